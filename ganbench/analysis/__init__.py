@@ -1,0 +1,1 @@
+"""Analysis of run results: diagnostics, dynamics and statistics across seeds."""

@@ -1,0 +1,190 @@
+"""The ``ganbench`` command line: run, validate, report, list."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ganbench.yamlio import SuiteError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_show_locals=False,
+                  help="ganbench: benchmark and diagnose the ways GAN training fails.\n\n"
+                       "Write a YAML suite, run it, read the self-contained HTML report.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail_suite(path: Path, exc: SuiteError) -> None:
+    err_console.print(f"[bold red]invalid suite[/] {path}:", highlight=False)
+    for p in exc.problems:
+        err_console.print(f"  {p}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _load(path: Path):
+    from ganbench.suite import load_suite
+
+    try:
+        return load_suite(path)
+    except SuiteError as exc:
+        _fail_suite(path, exc)
+
+
+@app.command()
+def validate(suite: Path = typer.Argument(..., help="Path of the suite YAML file.")) -> None:
+    """Check a suite without running it: prints 'ok: N trials, M seeds each' or every problem
+    (field path and line) and exits with code 2."""
+    from ganbench.suite import expand
+
+    s, _ = _load(suite)
+    specs = expand(s)
+    console.print(f"ok: {len(specs)} trials, {s.seeds} seeds each", highlight=False)
+
+
+@app.command()
+def run(
+    suite: Path = typer.Argument(..., help="Path of the suite YAML file."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder to create (default: "
+                                       "reports/<suite name>/<UTC timestamp>/)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Join an existing Ray cluster "
+                                          "at this address (e.g. 10.0.0.1:6379 or 'auto') instead "
+                                          "of starting a local Ray."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Override budget.steps for a "
+                                        "quick look (recorded in the manifest)."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Override the number of seeds "
+                                        "(recorded in the manifest)."),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", min=1,
+                                                 help="At most this many trials at once "
+                                                      "(default: as many as resources allow)."),
+    cpus_per_trial: Optional[float] = typer.Option(None, "--cpus-per-trial", min=0.01,
+                                                   help="CPUs per trial (overrides "
+                                                        "resources.cpus_per_trial); a trial uses "
+                                                        "this many torch threads."),
+    gpus_per_trial: Optional[float] = typer.Option(None, "--gpus-per-trial", min=0.0,
+                                                   help="GPUs per trial, fractional to share one "
+                                                        "GPU (overrides resources.gpus_per_trial)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run "
+                                          "folder; finished trials are not rerun."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Run every trial of a suite through Ray Tune and write the run folder and report."""
+    from ganbench.pipeline import OutputError, default_run_dir, prepare_run_dir, run_suite
+    from ganbench.suite import apply_overrides, parse_suite
+
+    command = "ganbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if resume is not None:
+        suite_file = resume / "suite.yaml"
+        if not suite_file.is_file():
+            err_console.print(f"error: {resume} is not a run folder (no suite.yaml)")
+            raise typer.Exit(2)
+        import json
+
+        manifest = json.loads((resume / "manifest.json").read_text())
+        s, text = _load(suite_file)
+        ov = manifest.get("overrides", {})
+        s, _ = apply_overrides(s, steps=ov.get("budget.steps"), seeds=ov.get("seeds"))
+        _apply_resources(s, manifest.get("resources", {}).get("cpus_per_trial"),
+                         manifest.get("resources", {}).get("gpus_per_trial"))
+        run_dir = resume
+        overrides = ov
+    else:
+        s, text = _load(suite)
+        try:
+            s, overrides = apply_overrides(s, steps=steps, seeds=seeds)
+        except SuiteError as exc:
+            _fail_suite(suite, exc)
+        if cpus_per_trial is not None:
+            overrides["resources.cpus_per_trial"] = cpus_per_trial
+        if gpus_per_trial is not None:
+            overrides["resources.gpus_per_trial"] = gpus_per_trial
+        _apply_resources(s, cpus_per_trial, gpus_per_trial)
+        run_dir = out if out is not None else default_run_dir(s)
+        try:
+            prepare_run_dir(run_dir)
+        except OutputError as exc:
+            err_console.print(f"error: {exc}", markup=False)
+            raise typer.Exit(2)
+    manifest = run_suite(s, text, run_dir, overrides=overrides, command=command, address=address,
+                         max_concurrent=max_concurrent, show_progress=not quiet,
+                         resume=resume is not None)
+    _print_summary(run_dir)
+    console.print(f"status: {manifest['status']}, wall time {manifest['wall_s']:.1f} s", highlight=False)
+    console.print(f"report: {run_dir / 'report.html'}", highlight=False)
+
+
+def _apply_resources(s, cpus: float | None, gpus: float | None) -> None:
+    if cpus is not None:
+        s.resources.cpus_per_trial = float(cpus)
+    if gpus is not None:
+        s.resources.gpus_per_trial = float(gpus)
+
+
+def _print_summary(run_dir: Path) -> None:
+    import pandas as pd
+
+    path = run_dir / "summary.csv"
+    if not path.is_file():
+        return
+    df = pd.read_csv(path)
+    table = Table(title="summary (mean [95% CI] over seeds)")
+    for col in ("dataset", "combo", "n"):
+        table.add_column(col)
+    metrics = [m for m in ("modes_covered", "hq_fraction", "frechet_distance", "dist_final")
+               if f"{m}_mean" in df and df[f"{m}_mean"].notna().any()]
+    for m in metrics:
+        table.add_column(m, justify="right")
+    for _, r in df.iterrows():
+        cells = [str(r["dataset"]), str(r["combo"]), str(r.get("n", ""))]
+        for m in metrics:
+            mean = r[f"{m}_mean"]
+            cells.append("–" if pd.isna(mean) else f"{mean:.3g} [{r[f'{m}_ci_lo']:.3g}, {r[f'{m}_ci_hi']:.3g}]")
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="A run folder written by 'ganbench run'.")) -> None:
+    """Rebuild report.html and the exports from a run folder alone, without retraining."""
+    from ganbench.report.build import build_report
+
+    if not run_dir.is_dir():
+        err_console.print(f"error: {run_dir} is not a folder")
+        raise typer.Exit(2)
+    path = build_report(run_dir)
+    console.print(f"report: {path}", highlight=False)
+
+
+@app.command("list")
+def list_() -> None:
+    """List the registered datasets, losses, remedies, activations and metrics."""
+    from ganbench.data.toy import DATASETS
+    from ganbench.metrics import METRICS
+    from ganbench.nets.activations import ACTIVATIONS
+    from ganbench.objectives import LOSSES
+    from ganbench.remedies import REMEDIES
+
+    for title, reg in (("datasets", DATASETS), ("losses", LOSSES), ("remedies", REMEDIES),
+                       ("activations", ACTIVATIONS), ("metrics", METRICS)):
+        console.print(f"[bold]{title}[/]")
+        entries = list(reg)
+        if not entries:
+            console.print("  (none yet)")
+        width = max((len(e.name) for e in entries), default=0)
+        for e in entries:
+            console.print(f"  {e.name:<{width}}  {e.description}", markup=False, highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Datasets, registered by name (see :data:`ganbench.data.toy.DATASETS`)."""

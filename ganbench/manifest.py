@@ -1,0 +1,124 @@
+"""The run manifest: everything a reader needs to trace a number to its settings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import ganbench
+from ganbench.suite import Suite, resolved_combo, suite_hash
+
+PACKAGES = ["torch", "torchvision", "torch-fidelity", "ray", "numpy", "pandas", "pyarrow",
+            "matplotlib", "pydantic", "scipy", "scikit-learn", "rich", "typer", "jinja2", "pyyaml"]
+
+
+def utc_now() -> str:
+    """The current UTC time in ISO 8601 with a trailing Z."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def versions() -> dict[str, str]:
+    """Python and package versions (``"absent"`` for a missing package)."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name.replace("-", "_")] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name.replace("-", "_")] = "absent"
+    return out
+
+
+def git_commit() -> str | None:
+    """The commit of the ganbench checkout, if it is one (never fails)."""
+    root = Path(ganbench.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+        return out.stdout.strip() or None
+    except Exception:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """Platform, processor, CPU count and visible GPUs."""
+    gpus: list[str] = []
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:
+        pass
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "gpus": gpus, "hostname_hash": None}
+
+
+def protocol(suite: Suite) -> dict[str, Any]:
+    """Every protocol setting: datasets (centres, std), coverage, Fréchet, statistics."""
+    from ganbench.analysis import coverage
+    from ganbench.analysis.fidelity import FRECHET_DESCRIPTION
+    from ganbench.analysis.stats import describe_protocol
+    from ganbench.training import DIRAC_DEFAULT_H, REAL_REFERENCE_SEED, build_dataset
+    from ganbench.suite import expand
+
+    datasets = {}
+    for spec in expand(suite):
+        if spec.dataset in datasets:
+            continue
+        datasets[spec.dataset] = build_dataset(spec).protocol()
+        if datasets[spec.dataset]["kind"] == "dirac":
+            datasets[spec.dataset]["centres"] = []
+            datasets[spec.dataset]["optimizer"] = f"plain SGD (default step size {DIRAC_DEFAULT_H})"
+    return {
+        "datasets": datasets,
+        "coverage": {
+            "hq_std": suite.evaluation.hq_std, "min_count": suite.evaluation.min_count,
+            "eval_samples": suite.budget.eval_samples,
+            "cell_occupied_fraction": coverage.CELL_OCCUPIED_FRACTION,
+            "reverse_kl": "KL(p_gen || uniform) over the histogram of high-quality samples per "
+                          "mode, sum_k p_k log(K p_k) with 0 log 0 = 0; NaN when no sample is "
+                          "high quality",
+            "chance": "expected modes covered by the same number of samples uniform over the "
+                      "data bounding box padded by hq_std*std + 10% of its extent",
+        },
+        "frechet": FRECHET_DESCRIPTION,
+        "frechet_real_reference": {"samples": suite.budget.eval_samples, "seed": REAL_REFERENCE_SEED},
+        "statistics": describe_protocol(),
+        "probes": "every log_every steps: D/G loss, L2 norm of the G and D gradients (total and "
+                  "per layer), mean D output on the real and fake batch (probability for "
+                  "sigmoid losses); Dirac: theta and psi every step",
+    }
+
+
+def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], command: str,
+                   started: str, status: str = "running") -> dict[str, Any]:
+    """The manifest at the start of a run (the runner fills in end time and status)."""
+    return {
+        "ganbench_version": ganbench.__version__,
+        "suite_name": suite.name,
+        "description": suite.description,
+        "suite_sha256": suite_hash(suite_text),
+        "seeds": list(range(suite.seeds)),
+        "overrides": overrides,
+        "command": command,
+        "started_utc": started,
+        "finished_utc": None,
+        "wall_s": None,
+        "status": status,
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "machine": machine(),
+        "argv": sys.argv,
+        "baseline": suite.baseline,
+        "combos": {name: resolved_combo(suite, name) for name in suite.combos},
+        "budget": suite.budget.model_dump(),
+        "resources": suite.resources.model_dump(),
+        "device": suite.device,
+        "protocol": protocol(suite),
+    }

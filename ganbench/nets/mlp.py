@@ -1,0 +1,106 @@
+"""Toy MLP generator and discriminator with a leading seed axis (DESIGN §5).
+
+Parameters are ``[S, fan_in, fan_out]`` weights and ``[S, 1, fan_out]`` biases, batches are
+``[S, B, features]``, and each layer is one ``torch.baddbmm``. Each seed's slice is
+initialised from its own generator exactly like ``torch.nn.Linear`` (uniform in
+``±1/sqrt(fan_in)``), so seed ``s`` of an S-seed network equals a 1-seed network with seed ``s``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+#: Offsets that separate the random streams of one seed (init of G, init of D, noise, data, eval).
+STREAMS = {"g_init": 1, "d_init": 2, "noise": 3, "data": 4, "eval": 5, "remedy": 6}
+
+
+def stream_seed(seed: int, stream: str, extra: int = 0) -> int:
+    """A 63-bit seed for one random stream of one user seed (independent across streams)."""
+    state = np.random.SeedSequence([int(seed), STREAMS[stream], int(extra)]).generate_state(2, np.uint32)
+    return int(state[0]) << 31 ^ int(state[1])
+
+
+class SeededMLP(nn.Module):
+    """An MLP evaluated for S seeds at once.
+
+    Args:
+        sizes: layer widths including input and output, e.g. ``[256, 128, 128, 2]``.
+        activation: the hidden activation (applied after every layer but the last).
+        seeds: the user seeds, one per slice of the seed axis.
+        stream: which init stream to use (``"g_init"`` or ``"d_init"``).
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: Callable[[torch.Tensor], torch.Tensor],
+                 seeds: Sequence[int], stream: str):
+        super().__init__()
+        self.sizes = list(sizes)
+        self.activation = activation
+        n_seeds = len(seeds)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        gens = [torch.Generator().manual_seed(stream_seed(s, stream)) for s in seeds]
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            w = torch.empty(n_seeds, fan_in, fan_out)
+            b = torch.empty(n_seeds, 1, fan_out)
+            bound = 1.0 / math.sqrt(fan_in)
+            for i, g in enumerate(gens):
+                w[i].uniform_(-bound, bound, generator=g)
+                b[i].uniform_(-bound, bound, generator=g)
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+
+    @property
+    def layer_names(self) -> list[str]:
+        """``l0, l1, ..., out``: names used for per-layer gradient norms."""
+        n = len(self.weights)
+        return [f"l{i}" for i in range(n - 1)] + ["out"]
+
+    def layer_params(self) -> list[tuple[str, list[nn.Parameter]]]:
+        """(layer name, its parameters) pairs, for per-layer probes."""
+        return [(n, [w, b]) for n, w, b in zip(self.layer_names, self.weights, self.biases)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = self.activation(x)
+        return x
+
+
+class DiracGenerator(nn.Module):
+    """Dirac-GAN generator: emits its single parameter θ for every z (``[S, B, 1]``)."""
+
+    def __init__(self, n_seeds: int, theta0: float):
+        super().__init__()
+        self.theta = nn.Parameter(torch.full((n_seeds, 1, 1), float(theta0)))
+
+    layer_names = ["theta"]
+
+    def layer_params(self):
+        return [("theta", [self.theta])]
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.theta.expand(z.shape[0], z.shape[1], 1)
+
+
+class DiracDiscriminator(nn.Module):
+    """Dirac-GAN discriminator ``D(x) = ψ·x`` in the paper's convention; emits the logit
+    ``-ψ·x`` in ganbench's "high = real" convention (see :class:`ganbench.data.toy.Dirac`)."""
+
+    def __init__(self, n_seeds: int, psi0: float):
+        super().__init__()
+        self.psi = nn.Parameter(torch.full((n_seeds, 1, 1), float(psi0)))
+
+    layer_names = ["psi"]
+
+    def layer_params(self):
+        return [("psi", [self.psi])]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -(self.psi * x)

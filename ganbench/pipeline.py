@@ -1,0 +1,88 @@
+"""From a validated suite to a finished run folder: the stages of DESIGN §1 in order."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ganbench import io
+from ganbench.manifest import build_manifest, utc_now
+from ganbench.suite import Suite, expand
+
+REPORTS_ROOT = Path("reports")
+
+
+class OutputError(Exception):
+    """The output folder cannot be used (exists, unwritable, disk full)."""
+
+
+def default_run_dir(suite: Suite, root: Path = REPORTS_ROOT) -> Path:
+    """``reports/<suite name>/<UTC timestamp>/`` (the name is validated to be path-safe)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return root / suite.name / stamp
+
+
+def prepare_run_dir(run_dir: Path, min_free_bytes: int = 50 << 20) -> Path:
+    """Create ``run_dir`` and prove it is writable and has space, before any training."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise OutputError(f"output folder {run_dir} exists and is not empty; choose another "
+                          "--out or use --resume to continue it")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to output folder {run_dir}: {exc.strerror or exc}") from None
+    free = shutil.disk_usage(run_dir).free
+    if free < min_free_bytes:
+        raise OutputError(f"only {free >> 20} MiB free under {run_dir}; need at least "
+                          f"{min_free_bytes >> 20} MiB")
+    return run_dir
+
+
+def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[str, Any],
+              command: str, address: str | None = None, max_concurrent: int | None = None,
+              show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Run every trial of ``suite`` through Ray Tune and write the complete run folder.
+
+    Returns the final manifest. The report is built from the run folder alone.
+    """
+    from ganbench.report.build import build_report
+    from ganbench.runner import collect, init_ray, run_trials, write_tables
+
+    specs = expand(suite)
+    started = utc_now()
+    t0 = time.perf_counter()
+    if resume:
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        started = manifest.get("started_utc", started)
+    else:
+        io.write_text(run_dir / "suite.yaml", suite_text)
+        manifest = build_manifest(suite, suite_text, overrides=overrides, command=command,
+                                  started=started)
+        io.write_json(run_dir / "manifest.json", manifest)
+    init_ray(address)
+    results = run_trials(specs, run_dir, max_concurrent=max_concurrent, resume=resume,
+                         show_progress=show_progress)
+    trials, history, samples = collect(results, specs)
+    write_tables(run_dir, trials, history, samples)
+    complete = bool(len(trials)) and not (trials["status"] == "missing").any()
+    manifest.update({
+        "finished_utc": utc_now(),
+        "wall_s": round(time.perf_counter() - t0 + float(manifest.get("wall_s_before_resume") or 0), 3),
+        "status": "complete" if complete else "partial",
+        "n_trials": len(specs),
+        "n_seed_runs": int(len(trials)),
+        "train_wall_s": float(trials.get("trial_wall_s", trials.get("wall_s")).fillna(0)
+                              .groupby([trials["dataset"], trials["combo"]]).first().sum())
+        if len(trials) and "trial_wall_s" in trials else None,
+    })
+    io.write_json(run_dir / "manifest.json", manifest)
+    build_report(run_dir)
+    return manifest

@@ -1,0 +1,9 @@
+"""The report stage: a run folder in, ``report.html`` and its exports out (DESIGN.md §6).
+
+Use :func:`build_report` (``ganbench report RUN_DIR`` on the command line). The stage reads only
+the run folder, so a report can be rebuilt at any time without retraining.
+"""
+
+from ganbench.report.build import build_report, load_run, report
+
+__all__ = ["build_report", "load_run", "report"]

@@ -1,0 +1,803 @@
+"""Build a run's report from its run folder alone (DESIGN.md §6).
+
+:func:`build_report` reads ``manifest.json``, ``suite.yaml``, ``trials.parquet`` (or
+``trials.csv``), ``history.parquet`` and ``samples/*.npy``; writes ``summary.csv``,
+``summary.tex``, ``comparisons.csv`` and ``citation.bib`` (see :mod:`ganbench.report.export`);
+and renders the self-contained ``report.html`` (figures embedded as PNG data URIs, inline CSS,
+no external URL). Optional inputs that are missing or unreadable are reported as visible warnings
+in the report instead of stopping the build.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from ganbench.analysis import stats
+from ganbench.io import write_text
+from ganbench.report import export, plots
+from ganbench.report.export import METRIC_LABELS, format_number
+
+__all__ = [
+    "RunData",
+    "DISPLAY_METRICS",
+    "COMPARE_METRICS",
+    "load_run",
+    "compute_summary",
+    "compute_comparisons",
+    "render_html",
+    "build_report",
+    "report",
+]
+
+#: Metrics shown in the HTML summary table, in order; a dataset shows those with a finite mean.
+DISPLAY_METRICS: tuple[str, ...] = (
+    "modes_covered", "chance_coverage", "cells_occupied", "hq_fraction", "reverse_kl",
+    "frechet_distance", "fid", "kid_mean", "precision", "recall",
+    "dist_final", "theta_final", "psi_final",
+)  # fmt: skip
+#: Metrics compared with the baseline (``comparisons.csv`` and the report).
+COMPARE_METRICS: tuple[str, ...] = (
+    "modes_covered", "cells_occupied", "hq_fraction", "reverse_kl", "frechet_distance",
+    "fid", "kid_mean", "precision", "recall", "dist_final",
+)  # fmt: skip
+# Metrics of the per-seed strip plots (chance coverage is a reference level, not an outcome).
+_DISTRIBUTION_METRICS = tuple(m for m in DISPLAY_METRICS if m != "chance_coverage")
+# Curve figures: (id, title, history columns, log-y).
+_CURVES: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
+    ("losses", "Losses", ("d_loss", "g_loss"), False),
+    ("grad-norms", "Gradient norms (total)", ("g_grad_norm", "d_grad_norm"), True),
+    ("d-outputs", "Discriminator outputs (mean D on real and fake)", ("d_real", "d_fake"), False),
+    ("eval", "Evaluation metrics during training",
+     ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance"), False),
+)  # fmt: skip
+_LAYER_PREFIXES = ("g_grad_norm", "d_grad_norm")
+_STATUS_VALUES = ("ok", "diverged", "failed")
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class RunData:
+    """Everything the report reads from a run folder.
+
+    Attributes:
+        run_dir: The run folder.
+        manifest: Parsed ``manifest.json`` (``{}`` if unreadable).
+        suite_text: Text of ``suite.yaml`` (None if missing).
+        trials: One row per dataset × combo × seed (empty if unreadable), sorted in display
+            order.
+        history: Per-step records (None if missing or unreadable).
+        samples: (dataset, combo, seed) → final samples array [N, dim].
+        warnings: Human-readable problems met while reading, each naming the file.
+        datasets: Dataset names in display order (manifest protocol order, then trials order).
+        combos: Combo names in display order (manifest order, then trials order).
+    """
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    suite_text: str | None
+    trials: pd.DataFrame
+    history: pd.DataFrame | None
+    samples: dict[tuple[str, str, int], np.ndarray]
+    warnings: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    combos: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+def _err(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
+
+
+def _ordered(preferred: Sequence[Any], present: Sequence[Any]) -> list[str]:
+    """``preferred`` items that are present, then the other present items in their order."""
+    present_list = [str(x) for x in pd.unique(pd.Series(list(present), dtype=object))]
+    seen = set(present_list)
+    out = [str(p) for p in preferred if str(p) in seen]
+    out += [p for p in present_list if p not in out]
+    return out
+
+
+def _read_manifest(run_dir: Path, warnings: list[str]) -> dict[str, Any]:
+    path = run_dir / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        warnings.append("manifest.json is missing: run settings, versions and protocol are unknown.")
+        return {}
+    except (OSError, ValueError) as exc:
+        warnings.append(f"manifest.json could not be read ({_err(exc)}): run settings are unknown.")
+        return {}
+    if not isinstance(data, dict):
+        warnings.append("manifest.json does not hold a JSON object: run settings are unknown.")
+        return {}
+    return data
+
+
+def _read_trials(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
+    parquet, csv = run_dir / "trials.parquet", run_dir / "trials.csv"
+    frame: pd.DataFrame | None = None
+    try:
+        frame = pd.read_parquet(parquet)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file falls back to the CSV
+        reason = "is missing" if not parquet.exists() else f"could not be read ({_err(exc)})"
+        try:
+            frame = pd.read_csv(csv, keep_default_na=True)
+            warnings.append(f"trials.parquet {reason}; results were read from trials.csv instead.")
+        except Exception as exc2:  # noqa: BLE001
+            reason2 = "is missing" if not csv.exists() else f"could not be read ({_err(exc2)})"
+            warnings.append(
+                f"trials.parquet {reason} and trials.csv {reason2}: no trial results to report."
+            )
+            frame = None
+    if frame is not None and not {"dataset", "combo"} <= set(frame.columns):
+        warnings.append("trials.parquet has no dataset/combo columns: no trial results to report.")
+        frame = None
+    if frame is None:
+        return pd.DataFrame(columns=["dataset", "combo", "seed", "status", "error"])
+    frame = frame.copy()
+    frame["dataset"] = frame["dataset"].astype(str)
+    frame["combo"] = frame["combo"].astype(str)
+    if "seed" not in frame.columns:
+        frame["seed"] = 0
+    frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").fillna(-1).astype("int64")
+    if "status" not in frame.columns:
+        frame["status"] = "ok"
+    frame["status"] = frame["status"].fillna("failed").astype(str)
+    if "error" not in frame.columns:
+        frame["error"] = ""
+    frame["error"] = frame["error"].fillna("").astype(str)
+    return frame
+
+
+def _read_history(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
+    path = run_dir / "history.parquet"
+    if not path.exists():
+        warnings.append("history.parquet is missing: training curves and phase portraits are omitted.")
+        return None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001
+        warnings.append(
+            f"history.parquet could not be read ({_err(exc)}): training curves and phase "
+            "portraits are omitted."
+        )
+        return None
+    missing = {"dataset", "combo", "seed", "step"} - set(frame.columns)
+    if missing:
+        warnings.append(
+            f"history.parquet lacks the columns {', '.join(sorted(missing))}: training curves "
+            "are omitted."
+        )
+        return None
+    frame = frame.copy()
+    frame["dataset"] = frame["dataset"].astype(str)
+    frame["combo"] = frame["combo"].astype(str)
+    return frame
+
+
+def _read_samples(
+    run_dir: Path, trials: pd.DataFrame, warnings: list[str]
+) -> dict[tuple[str, str, int], np.ndarray]:
+    out: dict[tuple[str, str, int], np.ndarray] = {}
+    if trials.empty:
+        return out
+    folder = run_dir / "samples"
+    if not folder.is_dir():
+        warnings.append("samples/ is missing: final-sample figures are omitted.")
+        return out
+    # Look names up in the folder listing, so no trial name can point outside samples/.
+    present = {p.name: p for p in folder.iterdir() if p.is_file()}
+    missing: list[str] = []
+    for row in trials[["dataset", "combo", "seed", "status"]].itertuples(index=False):
+        name = f"{row.dataset}__{row.combo}__seed{int(row.seed)}.npy"
+        path = present.get(name)
+        if path is None:
+            if row.status == "ok":
+                missing.append(name)
+            continue
+        try:
+            arr = np.load(path, allow_pickle=False)
+            if arr.dtype.kind not in "fiu" or arr.ndim not in (1, 2):
+                raise ValueError(f"expected a numeric [N, dim] array, got {arr.dtype} {arr.shape}")
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"samples/{name} could not be read ({_err(exc)}); it is left out.")
+            continue
+        out[(row.dataset, row.combo, int(row.seed))] = arr.reshape(len(arr), -1)
+    if missing:
+        shown = ", ".join(f"samples/{m}" for m in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        warnings.append(f"{len(missing)} sample file(s) missing: {shown}{more}.")
+    return out
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run folder, tolerating missing or damaged optional files.
+
+    Args:
+        run_dir: The run folder written by ``ganbench run``.
+
+    Returns:
+        A :class:`RunData`; every problem met is recorded in its ``warnings``.
+    """
+    run_dir = Path(run_dir)
+    warnings: list[str] = []
+    manifest = _read_manifest(run_dir, warnings)
+    try:
+        suite_text: str | None = (run_dir / "suite.yaml").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        suite_text = None
+        warnings.append("suite.yaml is missing: the exact suite text cannot be shown.")
+    except (OSError, UnicodeDecodeError) as exc:
+        suite_text = None
+        warnings.append(f"suite.yaml could not be read ({_err(exc)}).")
+    trials = _read_trials(run_dir, warnings)
+    history = _read_history(run_dir, warnings)
+
+    protocol_ds = list(((manifest.get("protocol") or {}).get("datasets") or {}).keys())
+    datasets = _ordered(protocol_ds, trials["dataset"])
+    combos = _ordered(list((manifest.get("combos") or {}).keys()), trials["combo"])
+    if not trials.empty:
+        ds_rank = {d: i for i, d in enumerate(datasets)}
+        co_rank = {c: i for i, c in enumerate(combos)}
+        trials = (
+            trials.assign(_d=trials["dataset"].map(ds_rank), _c=trials["combo"].map(co_rank))
+            .sort_values(["_d", "_c", "seed"], kind="stable")
+            .drop(columns=["_d", "_c"])
+            .reset_index(drop=True)
+        )
+    samples = _read_samples(run_dir, trials, warnings)
+    # Error messages may quote absolute paths; a shared report names files relative to the run.
+    for prefix in {str(run_dir.resolve()) + "/", str(run_dir) + "/"}:
+        warnings[:] = [w.replace(prefix, "") for w in warnings]
+    return RunData(run_dir, manifest, suite_text, trials, history, samples, warnings,
+                   datasets, combos)
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------------------------
+
+
+def metric_columns(trials: pd.DataFrame) -> list[str]:
+    """Numeric result columns of the trials frame (everything numeric except ``seed``)."""
+    return [
+        c for c in trials.columns
+        if c != "seed" and pd.api.types.is_numeric_dtype(trials[c])
+        and not pd.api.types.is_bool_dtype(trials[c])
+    ]
+
+
+def compute_summary(trials: pd.DataFrame) -> pd.DataFrame:
+    """Summary over seeds per dataset × combo, with counts of trials per status.
+
+    Args:
+        trials: One row per dataset × combo × seed, in display order.
+
+    Returns:
+        :func:`ganbench.analysis.stats.summarize` over every numeric metric, grouped by
+        ``dataset`` and ``combo``, with ``n_ok``, ``n_diverged`` and ``n_failed`` inserted after
+        ``n``.
+    """
+    summary = stats.summarize(trials, ["dataset", "combo"], metric_columns(trials))
+    status = trials["status"] if "status" in trials else pd.Series("ok", index=trials.index)
+    counts = {
+        s: trials.assign(_hit=(status == s)).groupby(["dataset", "combo"], sort=False)["_hit"].sum()
+        for s in _STATUS_VALUES
+    }
+    pos = list(summary.columns).index("n") + 1
+    keys = list(zip(summary["dataset"], summary["combo"]))
+    status_counts = pd.DataFrame(
+        {f"n_{s}": [int(counts[s].get(k, 0)) for k in keys] for s in _STATUS_VALUES},
+        index=summary.index,
+    )
+    return pd.concat([summary.iloc[:, :pos], status_counts, summary.iloc[:, pos:]], axis=1)
+
+
+def compute_comparisons(trials: pd.DataFrame, baseline: str | None) -> pd.DataFrame | None:
+    """Every combo against the baseline per dataset, or None when there is nothing to compare.
+
+    Args:
+        trials: One row per dataset × combo × seed.
+        baseline: The suite's baseline combo.
+
+    Returns:
+        :func:`ganbench.analysis.stats.compare_to_baseline` over :data:`COMPARE_METRICS`, without
+        rows where the metric has no finite value on either side; None if the baseline is absent
+        from the trials or there are fewer than two combos.
+    """
+    if not baseline or trials.empty or "combo" not in trials:
+        return None
+    combos = set(trials["combo"])
+    if baseline not in combos or len(combos) < 2:
+        return None
+    metrics = [m for m in COMPARE_METRICS if m in trials.columns]
+    comp = stats.compare_to_baseline(trials, baseline, metrics, group_cols=("dataset",),
+                                     combo_col="combo")
+    keep = (comp["n"] > 0) | (comp["n_baseline"] > 0)
+    return comp[keep].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presentation helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _has_finite(frame: pd.DataFrame | None, col: str) -> bool:
+    if frame is None or col not in frame.columns or frame.empty:
+        return False
+    vals = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+    return bool(np.isfinite(vals).any())
+
+
+def _slug(text: str, i: int) -> str:
+    s = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40]
+    return f"d{i}-{s}" if s else f"d{i}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _seconds(x: Any) -> str:
+    if not _finite(x):
+        return "–"
+    s = float(x)
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min ({s:.0f} s)"
+    return f"{s / 3600:.2f} h ({s:.0f} s)"
+
+
+def _dataset_kind(manifest: Mapping[str, Any], name: str, trials_ds: pd.DataFrame) -> str:
+    spec = ((manifest.get("protocol") or {}).get("datasets") or {}).get(name) or {}
+    kind = spec.get("kind") if isinstance(spec, dict) else None
+    if kind:
+        return str(kind)
+    return "dirac" if _has_finite(trials_ds, "dist_final") else "toy2d"
+
+
+def _centres(manifest: Mapping[str, Any], name: str) -> np.ndarray:
+    spec = ((manifest.get("protocol") or {}).get("datasets") or {}).get(name) or {}
+    try:
+        c = np.asarray(spec.get("centres") or [], dtype=float) if isinstance(spec, dict) else []
+        return np.asarray(c, dtype=float).reshape(-1, 2)
+    except (TypeError, ValueError):
+        return np.zeros((0, 2))
+
+
+def _summary_table(
+    summary_ds: pd.DataFrame,
+    metrics: list[str],
+    baseline: str | None,
+    modes_total: float | None,
+    verdicts: Mapping[str, str],
+) -> dict[str, Any]:
+    headers = []
+    for m in metrics:
+        label = METRIC_LABELS.get(m, m)
+        if m == "modes_covered" and modes_total:
+            label += f" (of {format_number(modes_total)})"
+        headers.append(label)
+    rows = []
+    for _, r in summary_ds.iterrows():
+        cells = []
+        for m in metrics:
+            mean = r.get(f"{m}_mean")
+            lo, hi = r.get(f"{m}_ci_lo"), r.get(f"{m}_ci_hi")
+            cells.append({
+                "mean": format_number(mean),
+                "ci": f"[{format_number(lo)}, {format_number(hi)}]" if _finite(lo) else "",
+                "title": (
+                    f"median {format_number(r.get(f'{m}_median'))}, "
+                    f"std {format_number(r.get(f'{m}_std'))}, "
+                    f"n = {int(r.get(f'{m}_n', 0))} finite values"
+                ),
+            })
+        rows.append({
+            "combo": r["combo"],
+            "is_baseline": r["combo"] == baseline,
+            "n": int(r["n"]),
+            "n_diverged": int(r.get("n_diverged", 0)),
+            "n_failed": int(r.get("n_failed", 0)),
+            "verdicts": verdicts.get(r["combo"], ""),
+            "cells": cells,
+        })
+    return {"headers": headers, "rows": rows, "has_verdicts": bool(verdicts)}
+
+
+def _verdict_strings(trials_ds: pd.DataFrame) -> dict[str, str]:
+    if "verdicts" not in trials_ds.columns:
+        return {}
+    rates = stats.verdict_rates(trials_ds, ["combo"], "verdicts")
+    out = {}
+    for _, r in rates.iterrows():
+        parts = [
+            f"{c[len('rate_'):]} {int(round(r[c] * r['n']))}/{int(r['n'])}"
+            for c in rates.columns if c.startswith("rate_") and _finite(r[c]) and r[c] > 0
+        ]
+        out[r["combo"]] = ", ".join(parts)
+    return out
+
+
+def _comparison_rows(comp_ds: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for _, r in comp_ds.iterrows():
+        rows.append({
+            "combo": r["combo"],
+            "metric": METRIC_LABELS.get(r["metric"], r["metric"]),
+            "mean": format_number(r["mean"]),
+            "baseline_mean": format_number(r["baseline_mean"]),
+            "diff": format_number(r["diff"]),
+            "ci": (f"[{format_number(r['diff_ci_lo'])}, {format_number(r['diff_ci_hi'])}]"
+                   if _finite(r["diff_ci_lo"]) else ""),
+            "p": format_number(r["p_value"]),
+            "p_holm": format_number(r["p_holm"]),
+            "n": f"{int(r['n'])} vs {int(r['n_baseline'])}",
+            "significant": bool(r["significant"]),
+        })
+    return rows
+
+
+class _Figures:
+    """Collects figures for the report; a figure that fails to draw becomes a warning."""
+
+    def __init__(self, warnings: list[str]):
+        self.warnings = warnings
+        self.count = 0
+
+    def make(self, fig_id: str, title: str, caption: str,
+             draw: Callable[[], Any]) -> dict[str, str] | None:
+        try:
+            uri = plots.fig_to_data_uri(draw())
+        except Exception as exc:  # noqa: BLE001 - one bad figure must not sink the report
+            self.warnings.append(f"The figure '{title}' could not be drawn ({_err(exc)}).")
+            return None
+        self.count += 1
+        return {"id": fig_id, "title": title, "caption": caption, "uri": uri}
+
+
+def _dataset_context(
+    run: RunData,
+    name: str,
+    index: int,
+    summary: pd.DataFrame | None,
+    comparisons: pd.DataFrame | None,
+    figs: _Figures,
+) -> dict[str, Any]:
+    manifest = run.manifest
+    baseline = manifest.get("baseline")
+    trials_ds = run.trials[run.trials["dataset"] == name]
+    combos = [c for c in run.combos if c in set(trials_ds["combo"])]
+    colors = plots.combo_colors(run.combos)
+    kind = _dataset_kind(manifest, name, trials_ds)
+    centres = _centres(manifest, name)
+    hist_ds = None
+    if run.history is not None:
+        hist_ds = run.history[run.history["dataset"] == name]
+        if hist_ds.empty:
+            hist_ds = None
+    did = _slug(name, index)
+    ctx: dict[str, Any] = {"name": name, "id": did, "kind": kind, "combos": combos}
+
+    # Summary table and per-seed distributions.
+    summary_ds = summary[summary["dataset"] == name] if summary is not None else None
+    metrics: list[str] = []
+    if summary_ds is not None and not summary_ds.empty:
+        metrics = [m for m in DISPLAY_METRICS if f"{m}_mean" in summary_ds.columns
+                   and summary_ds[f"{m}_mean"].map(_finite).any()]
+        modes_total = None
+        if _has_finite(trials_ds, "modes_total"):
+            modes_total = float(pd.to_numeric(trials_ds["modes_total"]).max())
+        elif len(centres):
+            modes_total = float(len(centres))
+        ctx["table"] = _summary_table(summary_ds, metrics, baseline, modes_total,
+                                      _verdict_strings(trials_ds))
+    else:
+        ctx["table"] = None
+    dist_metrics = [m for m in _DISTRIBUTION_METRICS if m in metrics]
+    ctx["distribution"] = None
+    if dist_metrics:
+        ctx["distribution"] = figs.make(
+            f"fig-dist-{did}", f"{name}: per-seed results",
+            "Each point is one seed (crosses: diverged or failed trials); bars are medians.",
+            lambda: plots.distribution_figure(trials_ds, dist_metrics, combos, colors,
+                                              METRIC_LABELS, title=f"{name}: per-seed results"),
+        )
+
+    # Comparisons with the baseline.
+    ctx["comparisons"] = []
+    if comparisons is not None and not comparisons.empty:
+        ctx["comparisons"] = _comparison_rows(comparisons[comparisons["dataset"] == name])
+
+    # Final samples.
+    per_combo = {
+        c: {s: a for (d, cc, s), a in run.samples.items() if d == name and cc == c}
+        for c in combos
+    }
+    ctx["samples"] = None
+    if any(per_combo.values()):
+        if kind == "dirac":
+            caption = ("Final generated samples θ per combo, one colour per seed; the data is a "
+                       "point mass at 0 (dashed line).")
+        else:
+            caption = ("Final generated samples, one panel per combo, one colour per seed; black "
+                       "crosses mark the mode centres.")
+        ctx["samples"] = figs.make(
+            f"fig-samples-{did}", f"{name}: final samples", caption,
+            lambda: plots.samples_figure(per_combo, centres, title=f"{name}: final samples"),
+        )
+
+    # Training curves.
+    ctx["curves"] = []
+    if hist_ds is not None:
+        for cid, title, cols, log in _CURVES:
+            cols_ok = [c for c in cols if _has_finite(hist_ds, c)]
+            if not cols_ok:
+                continue
+            fig = figs.make(
+                f"fig-{cid}-{did}", f"{name}: {title}",
+                "Median over seeds (line) and interquartile range (band), one colour per combo"
+                + ("; log scale." if log else "."),
+                lambda cols_ok=cols_ok, log=log, title=title: plots.curves_figure(
+                    hist_ds, cols_ok, log=log, combos=combos, colors=colors,
+                    title=f"{name}: {title}", labels=METRIC_LABELS),
+            )
+            if fig:
+                ctx["curves"].append(fig)
+        prefixes = [p for p in _LAYER_PREFIXES
+                    if any(_has_finite(hist_ds, c) for c in hist_ds.columns
+                           if c.startswith(p + "."))]
+        if prefixes:
+            fig = figs.make(
+                f"fig-layers-{did}", f"{name}: per-layer gradient norms",
+                "Median over seeds of each layer's gradient norm; rows: networks, columns: "
+                "combos; log scale.",
+                lambda: plots.layer_norms_figure(hist_ds, prefixes, combos,
+                                                 title=f"{name}: per-layer gradient norms"),
+            )
+            if fig:
+                ctx["curves"].append(fig)
+
+    # Dirac dynamics.
+    ctx["dirac"] = []
+    if kind == "dirac" and hist_ds is not None:
+        if _has_finite(hist_ds, "theta") and _has_finite(hist_ds, "psi"):
+            fig = figs.make(
+                f"fig-phase-{did}", f"{name}: phase portraits (θ, ψ)",
+                "Trajectory of (θ, ψ) per seed: circle = start, square = end, black cross = the "
+                "equilibrium (0, 0).",
+                lambda: plots.phase_portrait(hist_ds, combos, title=f"{name}: phase portraits"),
+            )
+            if fig:
+                ctx["dirac"].append(fig)
+        if _has_finite(hist_ds, "dist"):
+            fig = figs.make(
+                f"fig-eqdist-{did}", f"{name}: distance to equilibrium",
+                "√(θ² + ψ²) over training: median over seeds and interquartile band; log scale.",
+                lambda: plots.curves_figure(hist_ds, ["dist"], log=True, combos=combos,
+                                            colors=colors, labels=METRIC_LABELS,
+                                            title=f"{name}: distance to equilibrium"),
+            )
+            if fig:
+                ctx["dirac"].append(fig)
+    return ctx
+
+
+def _problem_rows(trials: pd.DataFrame) -> list[dict[str, str]]:
+    if trials.empty:
+        return []
+    bad = trials[trials["status"] != "ok"]
+    rows = []
+    for _, r in bad.iterrows():
+        err = str(r.get("error", "") or "")
+        rows.append({
+            "dataset": r["dataset"], "combo": r["combo"], "seed": str(r["seed"]),
+            "status": r["status"],
+            "diverged_step": format_number(r.get("diverged_step"), ""),
+            "error": err if len(err) <= 500 else err[:500] + " …",
+        })
+    return rows
+
+
+def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    protocol = manifest.get("protocol") or {}
+    datasets = []
+    for name, spec in (protocol.get("datasets") or {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        centres = spec.get("centres") or []
+        datasets.append({
+            "name": name,
+            "kind": spec.get("kind", ""),
+            "modes": str(len(centres)) if centres else "–",
+            "std": format_number(spec.get("std")),
+            "params": _json(spec.get("params", {})),
+        })
+    combos = []
+    for name, spec in (manifest.get("combos") or {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        extra = {k: v for k, v in spec.items() if k not in ("loss", "update", "n_critic", "remedies")}
+        combos.append({
+            "name": name,
+            "is_baseline": name == manifest.get("baseline"),
+            "loss": str(spec.get("loss", "")),
+            "update": str(spec.get("update", "")),
+            "n_critic": str(spec.get("n_critic", "")),
+            "remedies": _json(spec.get("remedies") or {}),
+            "extra": _json(extra) if extra else "",
+        })
+    coverage = protocol.get("coverage") or {}
+    return {
+        "datasets": datasets,
+        "combos": combos,
+        "coverage": [(k, v if isinstance(v, str) else _json(v)) for k, v in coverage.items()],
+        "frechet": protocol.get("frechet", ""),
+        "budget": [(k, _json(v)) for k, v in (manifest.get("budget") or {}).items()],
+        "stats": [(k, v if isinstance(v, str) else _json(v))
+                  for k, v in stats.describe_protocol().items()],
+        "other": [(k, _json(v)) for k, v in protocol.items()
+                  if k not in ("datasets", "coverage", "frechet")],
+    }
+
+
+def _repro_context(run: RunData) -> dict[str, Any]:
+    m = run.manifest
+    machine = m.get("machine") or {}
+    machine_rows = [
+        (k, ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+        for k, v in machine.items()
+    ] if isinstance(machine, dict) else [("machine", str(machine))]
+    trial_wall = None
+    if "wall_s" in run.trials.columns and _has_finite(run.trials, "wall_s"):
+        trial_wall = float(pd.to_numeric(run.trials["wall_s"], errors="coerce").sum())
+    overrides = m.get("overrides") or {}
+    return {
+        "command": str(m.get("command", "") or "–"),
+        "rebuild": f"ganbench report {run.run_dir.name}",
+        "suite_name": str(m.get("suite_name", "") or "–"),
+        "sha256": str(m.get("suite_sha256", "") or "–"),
+        "ganbench_version": str(m.get("ganbench_version", "") or "–"),
+        "git_commit": str(m.get("git_commit") or "not recorded"),
+        "seeds": ", ".join(map(str, m.get("seeds") or [])) or "–",
+        "overrides": _json(overrides) if overrides else "none",
+        "status": str(m.get("status", "") or "–"),
+        "versions": [(k, str(v)) for k, v in (m.get("versions") or {}).items()],
+        "machine": machine_rows,
+        "timings": [
+            ("started (UTC)", str(m.get("started_utc", "") or "–")),
+            ("finished (UTC)", str(m.get("finished_utc", "") or "–")),
+            ("wall time of the run", _seconds(m.get("wall_s"))),
+            ("sum of trial wall times", _seconds(trial_wall)),
+        ],
+    }
+
+
+def render_html(context: Mapping[str, Any]) -> str:
+    """Render ``templates/report.html.j2`` with autoescaping on.
+
+    Args:
+        context: Template variables (see :func:`build_report`).
+
+    Returns:
+        The HTML text.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def build_report(run_dir: str | Path) -> Path:
+    """Build ``report.html`` and the exports of a run folder, from that folder alone.
+
+    Reads ``manifest.json``, ``suite.yaml``, ``trials.parquet`` (falling back to ``trials.csv``),
+    ``history.parquet`` and ``samples/*.npy``. Writes, atomically: ``summary.csv`` (per dataset ×
+    combo: :func:`ganbench.analysis.stats.summarize` of every numeric metric plus status counts),
+    ``summary.tex``, ``comparisons.csv`` (when the baseline ran and there are at least two
+    combos), ``citation.bib`` and ``report.html``. Missing or unreadable optional files become
+    warnings shown at the top of the report.
+
+    Args:
+        run_dir: The run folder.
+
+    Returns:
+        Path of ``report.html``.
+    """
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    manifest = run.manifest
+    warnings = run.warnings
+
+    summary = comparisons = None
+    if not run.trials.empty:
+        try:
+            summary = compute_summary(run.trials)
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"The summary statistics could not be computed ({_err(exc)}).")
+        try:
+            comparisons = compute_comparisons(run.trials, manifest.get("baseline"))
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"The comparisons with the baseline could not be computed ({_err(exc)}).")
+    export.write_exports(run_dir, summary, manifest, comparisons)
+
+    figs = _Figures(warnings)
+    datasets = [
+        _dataset_context(run, name, i, summary, comparisons, figs)
+        for i, name in enumerate(run.datasets)
+    ]
+    suite_name = str(manifest.get("suite_name") or run_dir.name)
+    baseline = manifest.get("baseline")
+    toc = [("summary", "Summary", [(f"summary-{d['id']}", d["name"]) for d in datasets])]
+    if any(d["comparisons"] for d in datasets):
+        toc.append(("comparisons", "Comparison with the baseline", []))
+    if any(d["samples"] for d in datasets):
+        toc.append(("samples", "Final samples",
+                    [(f"samples-{d['id']}", d["name"]) for d in datasets if d["samples"]]))
+    if any(d["curves"] for d in datasets):
+        toc.append(("curves", "Training curves",
+                    [(f"curves-{d['id']}", d["name"]) for d in datasets if d["curves"]]))
+    if any(d["dirac"] for d in datasets):
+        toc.append(("dirac", "Dirac-GAN dynamics",
+                    [(f"dirac-{d['id']}", d["name"]) for d in datasets if d["dirac"]]))
+    toc += [("protocol", "Protocol", []), ("suite", "Suite", []),
+            ("reproducibility", "Reproducibility", []), ("cite", "Cite this report", [])]
+
+    context = {
+        "title": f"ganbench report: {suite_name}",
+        "suite_name": suite_name,
+        "description": str(manifest.get("description") or ""),
+        "status": str(manifest.get("status") or "unknown"),
+        "partial": manifest.get("status") == "partial",
+        "finished": str(manifest.get("finished_utc") or manifest.get("started_utc") or ""),
+        "ganbench_version": str(manifest.get("ganbench_version") or ""),
+        "baseline": str(baseline) if baseline else "",
+        "n_trials": int(len(run.trials)),
+        "n_seeds": len(manifest.get("seeds") or []) or int(run.trials["seed"].nunique()),
+        "warnings": list(warnings),
+        "toc": toc,
+        "datasets": datasets,
+        "problems": _problem_rows(run.trials),
+        "protocol": _protocol_context(manifest),
+        "suite_text": run.suite_text,
+        "repro": _repro_context(run),
+        "bibtex": export.citation_bib(manifest),
+        "n_figures": figs.count,
+    }
+    html = render_html(context)
+    return write_text(run_dir / "report.html", html)
+
+
+#: Alias of :func:`build_report`.
+report = build_report

@@ -1,0 +1,246 @@
+"""Ray Tune runner: one Tune trial per dataset × combo, all its seeds in lockstep.
+
+The trainable lives here (Ray workers import it from the installed package). Each trial
+reports aggregate metrics with ``tune.report`` at every evaluation and, at the end, a
+checkpoint holding its full per-seed artifacts (``rows.json``, ``history.parquet``,
+``samples.npz``); :func:`collect` turns the checkpoints into the run folder's tables.
+Because artifacts travel as checkpoints, they reach the driver from any node of a cluster
+as long as ``storage_path`` (the run folder's ``ray/``) is on storage every node can reach.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganbench import io
+from ganbench.suite import TrialSpec
+
+#: Environment that keeps Ray quiet and free of side effects (see ENVIRONMENT-NOTES).
+RAY_QUIET_ENV = {
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_AIR_NEW_OUTPUT": "0",
+    "RAY_DEDUP_LOGS": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+}
+
+TUNE_NAME = "tune"
+
+
+def quiet_ray_env() -> None:
+    """Set the quiet Ray environment (before ``import ray``); existing values win."""
+    for k, v in RAY_QUIET_ENV.items():
+        os.environ.setdefault(k, v)
+
+
+quiet_ray_env()
+from ray.tune import Callback  # noqa: E402  (after the quiet environment is set)
+
+
+def trainable(config: dict[str, Any]) -> None:
+    """The Tune function trainable: train one trial, report, and checkpoint its artifacts."""
+    from ray import tune
+
+    from ganbench.training import train_trial
+
+    spec = TrialSpec.from_dict(config["spec"])
+    t0 = time.perf_counter()
+    try:
+        result = train_trial(spec, on_eval=lambda rec: tune.report({**rec, "done_trial": 0}))
+        rows, history, samples, device = result.rows, result.history, result.samples, result.device
+        status = {"failed": False, "error": ""}
+    except Exception as exc:  # a failing trial must not stop the suite
+        msg = f"{type(exc).__name__}: {exc}"
+        rows = [{"seed": s, "status": "failed", "error": msg, "steps": 0,
+                 "wall_s": (time.perf_counter() - t0) / max(1, len(spec.seeds))} for s in spec.seeds]
+        history, samples, device = [], {}, "?"
+        status = {"failed": True, "error": msg, "traceback": traceback.format_exc()}
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "rows.json").write_text(json.dumps({"trial_id": spec.trial_id, "rows": rows,
+                                                 "device": device, **status}, default=float))
+        pd.DataFrame(history).to_parquet(d / "history.parquet", index=False)
+        np.savez(d / "samples.npz", **{f"seed{k}": v for k, v in samples.items()})
+        tune.report({"done_trial": 1, "failed": int(status["failed"])},
+                    checkpoint=tune.Checkpoint.from_directory(tmp))
+
+
+def _trial_dirname(trial: Any) -> str:
+    return f"{trial.config['spec']['trial_id']}_{trial.trial_id}"
+
+
+_PROGRESS: dict[str, Any] = {}
+
+
+class ProgressCallback(Callback):
+    """A Tune callback advancing the driver's rich progress bar as trials finish.
+
+    The bar lives in the module-level ``_PROGRESS`` slot, not in the callback, because Tune
+    pickles its callbacks into the experiment state (for resume); this class is importable,
+    so it pickles by reference.
+    """
+
+    def _advance(self) -> None:
+        bar = _PROGRESS.get("bar")
+        if bar is not None:
+            bar[0].advance(bar[1])
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._advance()
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._advance()
+
+
+def _make_progress_callback() -> ProgressCallback:
+    return ProgressCallback()
+
+
+def init_ray(address: str | None, num_cpus: int | None = None) -> None:
+    """Start a quiet local Ray, or join the cluster at ``address``."""
+    quiet_ray_env()
+    import ray
+
+    if ray.is_initialized():
+        return
+    kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                  logging_level="ERROR", configure_logging=True)
+    if address:
+        ray.init(address=address, **{k: v for k, v in kwargs.items() if k != "include_dashboard"})
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+
+
+def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | None = None,
+               resume: bool = False, show_progress: bool = True) -> Any:
+    """Schedule ``specs`` with Ray Tune (Ray must be initialised); returns the ResultGrid."""
+    from ray import tune
+
+    storage = str((run_dir / "ray").resolve())
+    cpus = max(s.cpus for s in specs)
+    gpus = max(s.gpus for s in specs)
+    resources = {"cpu": cpus, "gpu": gpus} if gpus > 0 else {"cpu": cpus}
+    fn = tune.with_resources(trainable, resources)
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                        disable=not show_progress, transient=False)
+    exp_path = Path(storage) / TUNE_NAME
+    with progress:
+        task = progress.add_task("trials", total=len(specs))
+        _PROGRESS["bar"] = (progress, task)
+        callbacks = [_make_progress_callback()]
+        if resume and tune.Tuner.can_restore(str(exp_path)):
+            tuner = tune.Tuner.restore(str(exp_path), trainable=fn, resume_unfinished=True,
+                                       resume_errored=True)
+            # count the trials that had already finished
+            try:
+                done = sum(1 for r in tuner.get_results() if r.checkpoint is not None)
+                progress.update(task, completed=done)
+            except Exception:
+                pass
+            tuner._local_tuner._run_config.callbacks = callbacks  # type: ignore[attr-defined]
+        else:
+            tuner = tune.Tuner(
+                fn,
+                param_space={"spec": tune.grid_search([s.to_dict() for s in specs])},
+                tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
+                                            trial_dirname_creator=_trial_dirname),
+                run_config=tune.RunConfig(name=TUNE_NAME, storage_path=storage, verbose=0,
+                                          callbacks=callbacks),
+            )
+        try:
+            return tuner.fit()
+        finally:
+            _PROGRESS.pop("bar", None)
+
+
+def collect(results: Any, specs: list[TrialSpec]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """Turn a ResultGrid into ``(trials, history, samples)``; samples keyed by file stem."""
+    by_id = {s.trial_id: s for s in specs}
+    trial_rows: list[dict[str, Any]] = []
+    hist_frames: list[pd.DataFrame] = []
+    samples: dict[str, np.ndarray] = {}
+    seen: set[str] = set()
+    for res in results:
+        spec_d = (res.config or {}).get("spec", {})
+        tid = spec_d.get("trial_id")
+        if tid not in by_id:
+            continue
+        spec = by_id[tid]
+        ckpt = res.checkpoint
+        if ckpt is None:
+            err = str(res.error) if res.error is not None else "trial did not finish"
+            for s in spec.seeds:
+                trial_rows.append({"dataset": spec.dataset, "combo": spec.combo, "seed": s,
+                                   "status": "failed", "error": err, "steps": 0})
+            seen.add(tid)
+            continue
+        with ckpt.as_directory() as d:
+            d = Path(d)
+            meta = json.loads((d / "rows.json").read_text())
+            hist = pd.read_parquet(d / "history.parquet")
+            with np.load(d / "samples.npz", allow_pickle=False) as npz:
+                for key in npz.files:
+                    seed = int(key[4:])
+                    samples[f"{spec.dataset}__{spec.combo}__seed{seed}"] = npz[key]
+        for row in meta["rows"]:
+            trial_rows.append({"dataset": spec.dataset, "combo": spec.combo, **row,
+                               "device": meta.get("device", "")})
+        if len(hist):
+            hist.insert(0, "combo", spec.combo)
+            hist.insert(0, "dataset", spec.dataset)
+            hist_frames.append(hist)
+        seen.add(tid)
+    for tid, spec in by_id.items():  # trials Ray never ran (e.g. interrupted)
+        if tid not in seen:
+            for s in spec.seeds:
+                trial_rows.append({"dataset": spec.dataset, "combo": spec.combo, "seed": s,
+                                   "status": "missing", "error": "trial did not run", "steps": 0})
+    trials = pd.DataFrame(trial_rows)
+    order = {s.trial_id: i for i, s in enumerate(specs)}
+    if len(trials):
+        trials["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(trials["dataset"], trials["combo"])]
+        trials = trials.sort_values(["_o", "seed"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    history = pd.concat(hist_frames, ignore_index=True) if hist_frames else pd.DataFrame(
+        columns=["dataset", "combo", "seed", "step"])
+    if len(history):
+        history["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(history["dataset"], history["combo"])]
+        history = history.sort_values(["_o", "seed", "step"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return trials, history, samples
+
+
+TRIAL_COLUMNS = ["dataset", "combo", "seed", "status", "error", "steps", "diverged_step",
+                 "modes_covered", "modes_total", "hq_fraction", "reverse_kl", "cell_entropy",
+                 "cells_occupied", "chance_coverage", "frechet_distance", "d_loss_final",
+                 "g_loss_final", "g_grad_norm_final", "d_grad_norm_final", "d_real_final",
+                 "d_fake_final", "theta_final", "psi_final", "dist_final", "wall_s",
+                 "trial_wall_s", "device"]
+
+
+def write_tables(run_dir: Path, trials: pd.DataFrame, history: pd.DataFrame,
+                 samples: dict[str, np.ndarray]) -> None:
+    """Write trials.csv/.parquet, history.parquet and samples/*.npy atomically."""
+    for col in TRIAL_COLUMNS:
+        if col not in trials.columns:
+            trials[col] = "" if col in ("error", "device", "status") else np.nan
+    extra = [c for c in trials.columns if c not in TRIAL_COLUMNS]
+    trials = trials[TRIAL_COLUMNS + extra]
+    trials["error"] = trials["error"].fillna("").astype(str)
+    io.write_frame(run_dir / "trials.parquet", trials)
+    io.write_frame(run_dir / "trials.csv", trials)
+    io.write_frame(run_dir / "history.parquet", history)
+    for stem, arr in samples.items():
+        io.write_npy(run_dir / "samples" / f"{stem}.npy", np.asarray(arr, dtype=np.float32))

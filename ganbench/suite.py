@@ -1,0 +1,367 @@
+"""The suite: a strict pydantic schema, line-aware loading, compatibility checks, grid
+expansion into :class:`TrialSpec` s, and the suite hash.
+
+A suite states only deltas from the defaults below (the format of DESIGN §3). Every
+problem is reported as ``field.path (line N): message``; see :func:`load_suite`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ganbench.data.toy import DATASETS
+from ganbench.nets.activations import ACTIVATIONS
+from ganbench.objectives import LOSSES
+from ganbench.yamlio import Problem, SuiteError, line_for, load_yaml
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class Strict(BaseModel):
+    """Strict model: unknown keys and wrong types are errors (ints are accepted as floats)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Budget(Strict):
+    """Training budget, in optimiser steps of G (each with ``n_critic`` D steps)."""
+
+    steps: int = Field(20_000, gt=0, le=10_000_000)
+    eval_every: int = Field(500, gt=0)
+    eval_samples: int = Field(2500, gt=1, le=1_000_000)
+    log_every: int = Field(50, gt=0)
+
+
+class NetSpec(Strict):
+    hidden: list[int] = Field(default_factory=lambda: [128], min_length=0, max_length=32)
+    activation: str | None = None
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(h <= 0 or h > 65536 for h in v):
+            raise ValueError("hidden widths must be between 1 and 65536")
+        return v
+
+
+class GeneratorSpec(NetSpec):
+    hidden: list[int] = Field(default_factory=lambda: [128, 128], max_length=32)
+    z_dim: int = Field(256, gt=0, le=65536)
+
+
+class Model(Strict):
+    generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
+    discriminator: NetSpec = Field(default_factory=NetSpec)
+    activation: str = "relu"
+
+
+class Optimizer(Strict):
+    name: Literal["adam", "sgd", "rmsprop"] = "adam"
+    lr: float = Field(1.0e-4, gt=0, le=10)
+    betas: list[float] = Field(default_factory=lambda: [0.5, 0.999], min_length=2, max_length=2)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    batch_size: int = Field(512, gt=0, le=1_000_000)
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, v: list[float]) -> list[float]:
+        if not all(0 <= b < 1 for b in v):
+            raise ValueError("betas must lie in [0, 1)")
+        return v
+
+
+class Combo(Strict):
+    """One loss × remedies configuration. ``model`` / ``optimizer`` are partial overrides
+    of the suite-level blocks."""
+
+    loss: str
+    update: Literal["alternating", "simultaneous"] = "alternating"
+    n_critic: int = Field(1, gt=0, le=100)
+    activation: str | None = None
+    remedies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    model: dict[str, Any] | None = None
+    optimizer: dict[str, Any] | None = None
+    description: str = Field("", max_length=2000)
+
+
+class Resources(Strict):
+    cpus_per_trial: float = Field(1.0, gt=0, le=1024)
+    gpus_per_trial: float = Field(0.0, ge=0, le=64)
+
+
+class Evaluation(Strict):
+    """Toy evaluation protocol (DESIGN §4)."""
+
+    hq_std: float = Field(3.0, gt=0, description="a sample is high quality within hq_std·std of its mode")
+    min_count: int = Field(1, gt=0, description="high-quality samples a mode needs to count as covered")
+
+
+class Suite(Strict):
+    name: str
+    description: str = Field("", max_length=20_000)
+    seeds: int = Field(5, gt=0, le=1000)
+    budget: Budget = Field(default_factory=Budget)
+    datasets: dict[str, dict[str, Any]] = Field(min_length=1)
+    model: Model = Field(default_factory=Model)
+    optimizer: Optimizer = Field(default_factory=Optimizer)
+    baseline: str | None = None
+    combos: dict[str, Combo] = Field(min_length=1)
+    resources: Resources = Field(default_factory=Resources)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v) or ".." in v:
+            raise ValueError("name must be 1-64 characters of letters, digits, '_', '-', '.' "
+                             "(it names the output folder), starting with a letter or digit")
+        return v
+
+    @field_validator("combos")
+    @classmethod
+    def _combo_names(cls, v: dict[str, Combo]) -> dict[str, Combo]:
+        for k in v:
+            if not NAME_RE.match(str(k)) or ".." in str(k):
+                raise ValueError(f"combo name {k!r} must be letters, digits, '_', '-', '.'")
+        return v
+
+    @model_validator(mode="after")
+    def _baseline(self) -> "Suite":
+        if self.baseline is None:
+            self.baseline = next(iter(self.combos))
+        return self
+
+
+@dataclass
+class TrialSpec:
+    """One Tune trial: one dataset × combo, all seeds trained in lockstep.
+
+    Plain data (JSON-able via :meth:`to_dict`) so it travels to Ray workers unchanged.
+    """
+
+    trial_id: str
+    dataset: str
+    dataset_params: dict[str, Any]
+    combo: str
+    loss: str
+    update: str
+    n_critic: int
+    remedies: dict[str, dict[str, Any]]
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    budget: dict[str, int]
+    evaluation: dict[str, Any]
+    seeds: list[int]
+    device: str = "auto"
+    cpus: float = 1.0
+    gpus: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrialSpec":
+        return cls(**copy.deepcopy(d))
+
+
+def _deep_merge(base: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in delta.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _loc_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # pydantic adds pseudo-locations like 'function-after[...]' or tagged types; drop them
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function"))))
+
+
+def _pydantic_problems(exc: ValidationError, prefix: tuple[Any, ...],
+                       lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        path = prefix + _loc_path(tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        problems.append(Problem(".".join(map(str, path)), line_for(lines, path), msg))
+    return problems
+
+
+def resolved_combo(suite: Suite, name: str) -> dict[str, Any]:
+    """The combo with suite-level model/optimizer merged in (validated separately)."""
+    combo = suite.combos[name]
+    model = _deep_merge(suite.model.model_dump(), combo.model or {})
+    if combo.activation is not None:
+        model["activation"] = combo.activation
+    optimizer = _deep_merge(suite.optimizer.model_dump(), combo.optimizer or {})
+    return {"loss": combo.loss, "update": combo.update, "n_critic": combo.n_critic,
+            "remedies": copy.deepcopy(combo.remedies), "model": model, "optimizer": optimizer,
+            "description": combo.description}
+
+
+def _semantic_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    """Registry names, per-dataset parameters, merged combo blocks, compatibility table."""
+    from ganbench.compat import check_combo  # local: compat imports this module's types
+    from ganbench.remedies import REMEDIES
+
+    problems: list[Problem] = []
+
+    def add(path: tuple[Any, ...], msg: str) -> None:
+        problems.append(Problem(".".join(map(str, path)), line_for(lines, path), msg))
+
+    if suite.baseline not in suite.combos:
+        add(("baseline",), f"baseline {suite.baseline!r} is not a combo; combos: "
+            f"{', '.join(suite.combos)}")
+    for ds_name, params in suite.datasets.items():
+        path = ("datasets", ds_name)
+        if ds_name not in DATASETS:
+            add(path, DATASETS.unknown_message(ds_name))
+            continue
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            add(path, "dataset parameters must be a mapping (use {} for the defaults)")
+            continue
+        try:
+            DATASETS.get(ds_name).Params.model_validate(params)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, path, lines)
+    for act_path, act in [(("model", "activation"), suite.model.activation),
+                          (("model", "generator", "activation"), suite.model.generator.activation),
+                          (("model", "discriminator", "activation"), suite.model.discriminator.activation)]:
+        if act is not None and act not in ACTIVATIONS:
+            add(act_path, ACTIVATIONS.unknown_message(act))
+    for name, combo in suite.combos.items():
+        base = ("combos", name)
+        before = len(problems)
+        if combo.loss not in LOSSES:
+            add(base + ("loss",), LOSSES.unknown_message(combo.loss))
+        if combo.activation is not None and combo.activation not in ACTIVATIONS:
+            add(base + ("activation",), ACTIVATIONS.unknown_message(combo.activation))
+        resolved = resolved_combo(suite, name)
+        for block, model_cls in (("model", Model), ("optimizer", Optimizer)):
+            try:
+                model_cls.model_validate(resolved[block])
+            except ValidationError as exc:
+                problems += _pydantic_problems(exc, base + (block,), lines)
+        for r_name, r_params in combo.remedies.items():
+            rpath = base + ("remedies", r_name)
+            if r_name not in REMEDIES:
+                add(rpath, REMEDIES.unknown_message(r_name))
+                continue
+            try:
+                REMEDIES.get(r_name).Params.model_validate(r_params or {})
+            except ValidationError as exc:
+                problems += _pydantic_problems(exc, rpath, lines)
+        if len(problems) > before:
+            continue
+        for ds_name in suite.datasets:
+            for field_path, msg in check_combo(suite, name, resolved, ds_name):
+                add(base + tuple(field_path), msg)
+    # keep one line per problem even where several datasets trip the same rule
+    unique: dict[str, Problem] = {}
+    for p in problems:
+        unique.setdefault(str(p), p)
+    return list(unique.values())
+
+
+def parse_suite(text: str | bytes) -> Suite:
+    """Validate suite text; raise :class:`SuiteError` listing every problem."""
+    data, lines = load_yaml(text)
+    if not isinstance(data, dict):
+        raise SuiteError([Problem("", 1, f"the top level must be a mapping of fields, not "
+                                  f"{type(data).__name__}")])
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        raise SuiteError(_pydantic_problems(exc, (), lines)) from None
+    problems = _semantic_problems(suite, lines)
+    if problems:
+        raise SuiteError(problems)
+    return suite
+
+
+def read_suite_text(path: str | Path) -> bytes:
+    """Read a suite file, refusing anything that is not a small regular file."""
+    p = Path(path)
+    if not p.is_file():
+        raise SuiteError([Problem("", None, f"no such suite file: {p}")])
+    from ganbench.yamlio import MAX_BYTES
+
+    if p.stat().st_size > MAX_BYTES:
+        raise SuiteError([Problem("", None, f"file is larger than {MAX_BYTES} bytes; refused")])
+    return p.read_bytes()
+
+
+def load_suite(path: str | Path) -> tuple[Suite, str]:
+    """Load and validate a suite file. Returns ``(suite, exact_text)``."""
+    raw = read_suite_text(path)
+    suite = parse_suite(raw)
+    return suite, raw.decode("utf-8")
+
+
+def suite_hash(text: str) -> str:
+    """sha256 of the exact suite text (hex)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def apply_overrides(suite: Suite, steps: int | None = None, seeds: int | None = None) -> tuple[Suite, dict[str, Any]]:
+    """Return a copy of ``suite`` with CLI overrides applied, and the overrides made.
+
+    ``--steps`` scales ``eval_every``/``log_every`` down when they would exceed the budget.
+    """
+    overrides: dict[str, Any] = {}
+    s = suite.model_copy(deep=True)
+    if steps is not None:
+        if steps <= 0:
+            raise SuiteError([Problem("budget.steps", None, "--steps must be positive")])
+        overrides["budget.steps"] = steps
+        s.budget.steps = steps
+        if s.budget.eval_every > steps:
+            s.budget.eval_every = steps
+            overrides["budget.eval_every"] = steps
+        if s.budget.log_every > steps:
+            s.budget.log_every = steps
+            overrides["budget.log_every"] = steps
+    if seeds is not None:
+        if seeds <= 0:
+            raise SuiteError([Problem("seeds", None, "--seeds must be positive")])
+        overrides["seeds"] = seeds
+        s.seeds = seeds
+    return s, overrides
+
+
+def expand(suite: Suite) -> list[TrialSpec]:
+    """Expand a suite into one :class:`TrialSpec` per dataset × combo."""
+    specs = []
+    seeds = list(range(suite.seeds))
+    for ds_name, ds_params in suite.datasets.items():
+        for combo_name in suite.combos:
+            r = resolved_combo(suite, combo_name)
+            specs.append(TrialSpec(
+                trial_id=f"{ds_name}__{combo_name}",
+                dataset=ds_name,
+                dataset_params=dict(ds_params or {}),
+                combo=combo_name,
+                loss=r["loss"], update=r["update"], n_critic=r["n_critic"],
+                remedies=r["remedies"], model=r["model"], optimizer=r["optimizer"],
+                budget=suite.budget.model_dump(), evaluation=suite.evaluation.model_dump(),
+                seeds=seeds, device=suite.device,
+                cpus=suite.resources.cpus_per_trial, gpus=suite.resources.gpus_per_trial,
+            ))
+    return specs

@@ -1,0 +1,345 @@
+"""The training loop for one trial: all seeds of one dataset × combo in lockstep.
+
+Lean by design (toy networks are overhead-bound): noise and data are drawn into
+preallocated buffers from one generator per seed, gradients are taken with
+``torch.autograd.grad`` for exactly the parameters being updated, the generator runs
+forward once per step (the last critic step's fake batch is reused for the G step, as in
+the PyTorch DCGAN tutorial), and probes read the device only every ``log_every`` steps.
+
+Probes (every ``log_every`` steps and at every evaluation) record per seed: D and G loss,
+the L2 norm of ∂L_G/∂θ_G and ∂L_D/∂θ_D in total and per layer (the gradients of the
+update just taken), and D's mean output on the real and fake batch of the last D step
+(a probability where the loss has a sigmoid, else the raw critic value). Evaluations
+(every ``eval_every`` steps and at the end) draw ``eval_samples`` samples per seed from a
+separate random stream, so evaluating never changes training.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ganbench.analysis.coverage import coverage_metrics
+from ganbench.analysis.fidelity import gaussian_statistics, frechet_distance
+from ganbench.data.toy import DATASETS, ToyDataset
+from ganbench.nets.activations import ACTIVATIONS
+from ganbench.nets.mlp import DiracDiscriminator, DiracGenerator, SeededMLP, stream_seed
+from ganbench.objectives import LOSSES
+from ganbench.suite import TrialSpec
+
+#: Seed of the reference real samples used by the toy Fréchet distance (same for all trials).
+REAL_REFERENCE_SEED = 12345
+#: Default Dirac-GAN step size h (Mescheder et al. 2018).
+DIRAC_DEFAULT_H = 0.2
+
+
+@dataclass
+class TrialResult:
+    """What one trial produced: per-seed final rows, the history and final samples."""
+
+    rows: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    samples: dict[int, np.ndarray]
+    wall_s: float
+    device: str
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(spec: TrialSpec) -> torch.device:
+    """``auto`` picks CUDA when the trial was given a GPU and one is visible, else CPU."""
+    if spec.device == "cuda" or (spec.device == "auto" and spec.gpus > 0 and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def build_dataset(spec: TrialSpec) -> ToyDataset:
+    """Instantiate the trial's dataset from its validated parameters."""
+    cls = DATASETS.get(spec.dataset)
+    return cls(cls.Params.model_validate(spec.dataset_params))
+
+
+def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float, betas: tuple[float, float],
+                   momentum: float) -> torch.optim.Optimizer:
+    """Adam / SGD / RMSprop with the multi-tensor (``foreach``) implementation."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), foreach=True)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, foreach=True)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=momentum, foreach=True)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+class Trainer:
+    """Holds the networks, optimisers, buffers and random streams of one trial."""
+
+    def __init__(self, spec: TrialSpec, device: torch.device | None = None):
+        self.spec = spec
+        self.device = device or resolve_device(spec)
+        self.dataset = build_dataset(spec)
+        self.objective = LOSSES.get(spec.loss)
+        self.seeds = list(spec.seeds)
+        S = len(self.seeds)
+        self.S = S
+        self.is_dirac = self.dataset.kind == "dirac"
+        opt = spec.optimizer
+        self.batch = int(opt["batch_size"])
+        dim = self.dataset.dim
+        if self.is_dirac:
+            p = self.dataset.params
+            self.G = DiracGenerator(S, p.theta0)
+            self.D = DiracDiscriminator(S, p.psi0)
+            self.z_dim = 1
+            h = p.h if p.h is not None else (opt["lr"] if opt["name"] == "sgd" else DIRAC_DEFAULT_H)
+            self.lr_d = self.lr_g = float(h)
+            self.opt_name, self.momentum = "sgd", 0.0
+        else:
+            m = spec.model
+            act_g = ACTIVATIONS.get(m["generator"].get("activation") or m["activation"])
+            act_d = ACTIVATIONS.get(m["discriminator"].get("activation") or m["activation"])
+            self.z_dim = int(m["generator"]["z_dim"])
+            self.G = SeededMLP([self.z_dim, *m["generator"]["hidden"], dim], act_g, self.seeds, "g_init")
+            self.D = SeededMLP([dim, *m["discriminator"]["hidden"], 1], act_d, self.seeds, "d_init")
+            self.lr_d = self.lr_g = float(opt["lr"])
+            self.opt_name, self.momentum = opt["name"], float(opt.get("momentum", 0.0))
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.g_params = list(self.G.parameters())
+        self.d_params = list(self.D.parameters())
+        betas = tuple(opt.get("betas", (0.5, 0.999)))
+        self.opt_g = make_optimizer(self.opt_name, self.g_params, self.lr_g, betas, self.momentum)
+        self.opt_d = make_optimizer(self.opt_name, self.d_params, self.lr_d, betas, self.momentum)
+        dev = self.device
+        self.noise_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "noise")) for s in self.seeds]
+        self.data_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "data")) for s in self.seeds]
+        self.z = torch.zeros(S, self.batch, self.z_dim, device=dev)
+        self.real = torch.zeros(S, self.batch, dim, device=dev)
+        self.real_target = 1.0
+        self.alive = np.ones(S, dtype=bool)
+        self.diverged_step = np.full(S, np.nan)
+        self._last: dict[str, torch.Tensor] = {}
+
+    # ---------------------------------------------------------------- random streams
+    def draw_noise(self) -> torch.Tensor:
+        if not self.is_dirac:
+            for s, g in enumerate(self.noise_gens):
+                torch.randn(self.batch, self.z_dim, generator=g, out=self.z[s])
+        return self.z
+
+    def draw_real(self) -> torch.Tensor:
+        if not self.is_dirac:
+            for s, g in enumerate(self.data_gens):
+                self.dataset.sample_into(self.real[s], g)
+        return self.real
+
+    # ---------------------------------------------------------------- one step
+    def d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(x).squeeze(-1)
+
+    def _apply(self, params: list[torch.nn.Parameter], grads: tuple[torch.Tensor, ...],
+               opt: torch.optim.Optimizer) -> None:
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+
+    def step(self) -> None:
+        """One G update, preceded by ``n_critic`` D updates (alternating) or taken at the same
+        point as one D update (simultaneous)."""
+        obj = self.objective
+        if self.spec.update == "simultaneous":
+            z, real = self.draw_noise(), self.draw_real()
+            fake = self.G(z)
+            d_real, d_fake = self.d_logits(real), self.d_logits(fake)
+            d_loss = obj.d_loss(d_real, d_fake, self.real_target)
+            g_loss = obj.g_loss(d_fake)
+            gd = torch.autograd.grad(d_loss.sum(), self.d_params, retain_graph=True)
+            gg = torch.autograd.grad(g_loss.sum(), self.g_params)
+            self._apply(self.d_params, gd, self.opt_d)
+            self._apply(self.g_params, gg, self.opt_g)
+        else:
+            n_critic = self.spec.n_critic
+            fake = None
+            for c in range(n_critic):
+                z, real = self.draw_noise(), self.draw_real()
+                if c == n_critic - 1:
+                    fake = self.G(z)
+                    fake_d = fake.detach()
+                else:
+                    with torch.no_grad():
+                        fake_d = self.G(z)
+                d_real, d_fake = self.d_logits(real), self.d_logits(fake_d)
+                d_loss = obj.d_loss(d_real, d_fake, self.real_target)
+                gd = torch.autograd.grad(d_loss.sum(), self.d_params)
+                self._apply(self.d_params, gd, self.opt_d)
+            g_loss = obj.g_loss(self.d_logits(fake))
+            gg = torch.autograd.grad(g_loss.sum(), self.g_params)
+            self._apply(self.g_params, gg, self.opt_g)
+        self._last = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
+
+    # ---------------------------------------------------------------- probes
+    def probe(self) -> dict[str, np.ndarray]:
+        """Per-seed probe values of the last step (one device→host copy)."""
+        last = self._last
+        names: list[str] = ["d_loss", "g_loss"]
+        vals: list[torch.Tensor] = [last["d_loss"].detach(), last["g_loss"].detach()]
+        with torch.no_grad():
+            for prefix, net in (("g", self.G), ("d", self.D)):
+                total = None
+                for lname, params in net.layer_params():
+                    sq = sum(p.grad.reshape(self.S, -1).square().sum(1) for p in params)
+                    names.append(f"{prefix}_grad_norm.{lname}")
+                    vals.append(sq.sqrt())
+                    total = sq if total is None else total + sq
+                names.append(f"{prefix}_grad_norm")
+                vals.append(total.sqrt())
+            for key in ("d_real", "d_fake"):
+                x = last[key].detach()
+                x = torch.sigmoid(x) if self.objective.probability else x
+                names.append(key)
+                vals.append(x.reshape(self.S, -1).mean(1))
+            finite = torch.stack([torch.isfinite(p.detach().reshape(self.S, -1)).all(1) for p in
+                                  self.g_params + self.d_params]).all(0)
+            names.append("_params_finite")
+            vals.append(finite.to(vals[0].dtype))
+            if self.is_dirac:
+                names += ["theta", "psi"]
+                vals += [self.G.theta.detach().reshape(self.S), self.D.psi.detach().reshape(self.S)]
+        arr = torch.stack(vals).cpu().numpy().astype(np.float64)
+        out = dict(zip(names, arr))
+        if self.is_dirac:
+            out["dist"] = np.sqrt(out["theta"] ** 2 + out["psi"] ** 2)
+        return out
+
+    def generate(self, n: int, step: int) -> np.ndarray:
+        """``[S, n, dim]`` samples from each seed's G on the evaluation stream of ``step``."""
+        with torch.no_grad():
+            z = torch.empty(self.S, n, self.z_dim, device=self.device)
+            for s, seed in enumerate(self.seeds):
+                g = torch.Generator(device=self.device).manual_seed(stream_seed(seed, "eval", step))
+                torch.randn(n, self.z_dim, generator=g, out=z[s])
+            return self.G(z).float().cpu().numpy()
+
+
+def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | None = None,
+                probes: bool = True) -> TrialResult:
+    """Train every seed of ``spec`` in lockstep and evaluate them.
+
+    Args:
+        spec: the trial.
+        on_eval: called after every evaluation with a small dict of aggregate metrics
+            (the runner forwards it to ``tune.report``).
+        probes: record probes every ``log_every`` steps (evaluations always record them).
+    Returns:
+        A :class:`TrialResult` with one row per seed, the history rows and final samples.
+    """
+    t0 = time.perf_counter()
+    threads = max(1, int(round(spec.cpus)))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    tr = Trainer(spec)
+    ds = tr.dataset
+    budget, ev = spec.budget, spec.evaluation
+    steps = int(budget["steps"])
+    log_every = 1 if tr.is_dirac else int(budget["log_every"])
+    eval_every = int(budget["eval_every"])
+    n_eval = int(budget["eval_samples"])
+    real_stats = None
+    if not tr.is_dirac:
+        real_stats = gaussian_statistics(ds.sample(n_eval, REAL_REFERENCE_SEED).numpy())
+
+    history: list[dict[str, Any]] = []
+    last_probe: dict[str, np.ndarray] = {}
+    last_eval: list[dict[str, Any]] = [{} for _ in tr.seeds]
+    final_samples: dict[int, np.ndarray] = {}
+    steps_done = 0
+
+    def evaluate(step: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if tr.is_dirac:
+            for s in range(tr.S):
+                out.append({})
+            return out
+        samples = tr.generate(n_eval, step)
+        for s, seed in enumerate(tr.seeds):
+            x = samples[s]
+            final_samples[seed] = x.astype(np.float32)
+            if not tr.alive[s] or not np.isfinite(x).all():
+                out.append({"modes_covered": np.nan, "hq_fraction": np.nan, "reverse_kl": np.nan,
+                            "frechet_distance": np.nan})
+                continue
+            m = coverage_metrics(x, ds.centres, ds.std, ev["hq_std"], ev["min_count"])
+            m["frechet_distance"] = frechet_distance(real_stats, gaussian_statistics(x))
+            out.append(m)
+        return out
+
+    for step in range(1, steps + 1):
+        tr.step()
+        steps_done = step
+        is_eval = step % eval_every == 0 or step == steps
+        if not (is_eval or (probes and step % log_every == 0)):
+            continue
+        pr = tr.probe()
+        finite = (pr.pop("_params_finite") > 0.5) & np.isfinite(pr["d_loss"]) & np.isfinite(pr["g_loss"])
+        newly_dead = tr.alive & ~finite
+        tr.diverged_step[newly_dead] = step
+        tr.alive &= finite
+        evals = evaluate(step) if is_eval else None
+        for s, seed in enumerate(tr.seeds):
+            if not tr.alive[s] and not newly_dead[s]:
+                continue
+            row = {"seed": seed, "step": step}
+            row.update({k: float(v[s]) for k, v in pr.items()})
+            if evals is not None:
+                row.update({k: v for k, v in evals[s].items() if k in
+                            ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance",
+                             "cell_entropy", "cells_occupied")})
+                if tr.alive[s]:
+                    last_eval[s] = evals[s]
+            history.append(row)
+            if tr.alive[s] or newly_dead[s]:
+                last_probe.setdefault(seed, {})
+                if tr.alive[s]:
+                    last_probe[seed] = {k: float(v[s]) for k, v in pr.items()}
+        if is_eval and on_eval is not None:
+            alive_rows = [e for e, a in zip(last_eval, tr.alive) if a and e]
+            rec = {"step": step, "seeds_alive": int(tr.alive.sum()),
+                   "d_loss": float(np.nanmean(pr["d_loss"])) if finite.any() else float("nan"),
+                   "g_loss": float(np.nanmean(pr["g_loss"])) if finite.any() else float("nan")}
+            if alive_rows and "modes_covered" in alive_rows[0]:
+                rec["modes_covered"] = float(np.mean([e["modes_covered"] for e in alive_rows]))
+            on_eval(rec)
+        if not tr.alive.any():
+            break
+
+    wall = time.perf_counter() - t0
+    rows = []
+    for s, seed in enumerate(tr.seeds):
+        lp = last_probe.get(seed, {})
+        le = last_eval[s]
+        status = "ok" if tr.alive[s] else "diverged"
+        row: dict[str, Any] = {
+            "seed": seed, "status": status, "error": "",
+            "steps": steps_done if tr.alive[s] else int(tr.diverged_step[s]),
+            "diverged_step": float(tr.diverged_step[s]),
+        }
+        for k in ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "cell_entropy",
+                  "cells_occupied", "chance_coverage", "frechet_distance"):
+            row[k] = float(le.get(k, np.nan)) if status == "ok" else np.nan
+        if not tr.is_dirac:
+            row["modes_total"] = float(ds.n_modes)
+        for k in ("d_loss", "g_loss", "g_grad_norm", "d_grad_norm", "d_real", "d_fake"):
+            row[f"{k}_final"] = lp.get(k, np.nan) if status == "ok" else np.nan
+        if tr.is_dirac:
+            for k in ("theta", "psi", "dist"):
+                row[f"{k}_final"] = lp.get(k, np.nan) if status == "ok" else np.nan
+            final_samples[seed] = np.array([[lp.get("theta", np.nan)]], dtype=np.float32)
+        row["wall_s"] = wall / tr.S
+        row["trial_wall_s"] = wall
+        rows.append(row)
+    return TrialResult(rows=rows, history=history, samples=final_samples, wall_s=wall,
+                       device=str(tr.device))

@@ -1,0 +1,387 @@
+"""Tests for the report stage (ganbench.report): a synthetic run folder in, report + exports out."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from markupsafe import escape
+
+from ganbench.report import build_report, load_run
+from ganbench.report import plots
+from ganbench.report.export import citation_bib, format_number, latex_escape
+
+SUITE_NAME = 'collapse <b>"quoted"</b>'
+DESCRIPTION = 'Which remedies keep all modes? <script>alert(1)</script> "quotes" & more'
+BASELINE = "vanilla"
+PAC = 'pac<b>"2'  # a combo name that needs escaping everywhere (no "/": it is a file name too)
+COMBOS = [BASELINE, PAC]
+SEEDS = [0, 1, 2]
+SHA = "ab12cd34" + "0" * 56
+SUITE_TEXT = (
+    f"name: '{SUITE_NAME}'\n"
+    f"description: '{DESCRIPTION}'\n"
+    "seeds: 3\n"
+    "datasets:\n  ring: {modes: 8, radius: 2.0, std: 0.02}\n  dirac: {}\n"
+    f"baseline: {BASELINE}\n"
+    "combos:\n  vanilla: {loss: non_saturating}\n"
+    "  'pac<b>\"2': {loss: non_saturating, remedies: {packing: {k: 2}}}\n"
+    "# <script>alert(1)</script>\n"
+)
+RING_CENTRES = [
+    [2.0 * np.cos(2 * np.pi * k / 8), 2.0 * np.sin(2 * np.pi * k / 8)] for k in range(8)
+]
+# modes covered per (combo, seed) on the ring
+RING_MODES = {BASELINE: [1, 2, 1], PAC: [8, 8, 7]}
+STEPS = list(range(0, 101, 10))
+EVAL_STEPS = {0, 50, 100}
+# Figures the synthetic run must produce:
+#   per-seed strip plots: ring, dirac                                  2
+#   final samples: ring, dirac                                         2
+#   ring curves: losses, grad norms, D outputs, eval metrics, layers   5
+#   dirac curves: losses, grad norms, D outputs                        3
+#   dirac dynamics: phase portrait, distance to equilibrium            2
+EXPECTED_FIGURES = 14
+FIGURES_WITHOUT_HISTORY = 4  # strip plots and samples only
+
+IMG_PREFIX = '<img src="data:image/png;base64,'
+EXTERNAL_ATTR = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+def _manifest(status: str = "complete") -> dict:
+    return {
+        "ganbench_version": "0.1.0",
+        "suite_name": SUITE_NAME,
+        "description": DESCRIPTION,
+        "suite_sha256": SHA,
+        "seeds": SEEDS,
+        "overrides": {"steps": 100},
+        "command": "ganbench run suites/x.yaml --steps 100",
+        "started_utc": "2026-11-20T10:00:00+00:00",
+        "finished_utc": "2026-11-20T10:05:00+00:00",
+        "wall_s": 300.0,
+        "status": status,
+        "versions": {"python": "3.11.9", "torch": "2.14.1", "numpy": "2.4.6"},
+        "git_commit": "deadbeef",
+        "machine": {"platform": "Linux", "processor": "x86_64", "cpu_count": 2, "gpus": []},
+        "baseline": BASELINE,
+        "combos": {
+            BASELINE: {"loss": "non_saturating", "update": "alternating", "n_critic": 1,
+                       "remedies": {}},
+            PAC: {"loss": "non_saturating", "update": "alternating", "n_critic": 1,
+                  "remedies": {"packing": {"k": 2}}},
+        },
+        "budget": {"steps": 100, "eval_every": 50, "eval_samples": 300, "log_every": 10},
+        "protocol": {
+            "datasets": {
+                "ring": {"kind": "toy2d", "centres": RING_CENTRES, "std": 0.02,
+                         "params": {"modes": 8, "radius": 2.0}},
+                "dirac": {"kind": "dirac", "centres": [], "std": 0.0, "params": {}},
+            },
+            "coverage": {"hq_std": 3.0, "min_count": 1, "eval_samples": 300,
+                         "reverse_kl": "KL(p_gen || uniform) with eps = 1e-10"},
+            "frechet": "Fréchet distance of Gaussians fitted to raw samples",
+        },
+    }
+
+
+def _trials() -> pd.DataFrame:
+    rows = []
+    for combo in COMBOS:
+        for seed in SEEDS:
+            modes = RING_MODES[combo][seed]
+            diverged = combo == BASELINE and seed == 2
+            rows.append({
+                "dataset": "ring", "combo": combo, "seed": seed,
+                "status": "diverged" if diverged else "ok", "error": "",
+                "steps": 100, "diverged_step": 70.0 if diverged else np.nan,
+                "modes_covered": float(modes), "modes_total": 8.0,
+                "hq_fraction": 0.1 * modes, "reverse_kl": np.log(8 / modes),
+                "cell_entropy": np.log(modes), "cells_occupied": float(modes),
+                "chance_coverage": 5.5, "frechet_distance": 2.0 / modes,
+                "d_loss_final": 1.2, "g_loss_final": 0.7, "g_grad_norm_final": 0.5,
+                "d_grad_norm_final": 0.3, "d_real_final": 0.6, "d_fake_final": 0.4,
+                "wall_s": 10.0 + seed,
+            })
+    for combo in COMBOS:
+        for seed in SEEDS:
+            failed = combo == PAC and seed == 1
+            theta = 0.5 + 0.1 * seed if combo == BASELINE else 0.01 * seed
+            rows.append({
+                "dataset": "dirac", "combo": combo, "seed": seed,
+                "status": "failed" if failed else "ok",
+                "error": "RuntimeError: <boom> & co" if failed else "",
+                "steps": 100, "diverged_step": np.nan,
+                "modes_covered": np.nan, "modes_total": np.nan, "hq_fraction": np.nan,
+                "reverse_kl": np.nan, "cell_entropy": np.nan, "cells_occupied": np.nan,
+                "chance_coverage": np.nan, "frechet_distance": np.nan,
+                "d_loss_final": np.nan if failed else 1.0, "g_loss_final": np.nan if failed else 0.7,
+                "g_grad_norm_final": 0.1, "d_grad_norm_final": 0.1,
+                "d_real_final": 0.5, "d_fake_final": 0.5, "wall_s": 1.0,
+                "theta_final": np.nan if failed else theta,
+                "psi_final": np.nan if failed else -theta,
+                "dist_final": np.nan if failed else abs(theta) * np.sqrt(2),
+            })
+    return pd.DataFrame(rows)
+
+
+def _history() -> pd.DataFrame:
+    rows = []
+    for ds in ("ring", "dirac"):
+        for ci, combo in enumerate(COMBOS):
+            for seed in SEEDS:
+                if ds == "dirac" and combo == PAC and seed == 1:
+                    continue  # the failed trial logged nothing
+                for step in STEPS:
+                    t = step / 100
+                    row = {
+                        "dataset": ds, "combo": combo, "seed": seed, "step": step,
+                        "d_loss": 1.3 - 0.2 * t + 0.01 * seed, "g_loss": 0.7 + 0.1 * t * ci,
+                        "g_grad_norm": 10 ** (-2 * t * (1 - ci)) + 0.01 * seed,
+                        "d_grad_norm": 1.0 + t,
+                        "d_real": 0.5 + 0.3 * t, "d_fake": 0.5 - 0.3 * t,
+                    }
+                    if ds == "ring":
+                        row.update({"g_grad_norm.l0": 1.0 - 0.5 * t, "g_grad_norm.l1": 0.5 + t,
+                                    "d_grad_norm.l0": 2.0})
+                        if step in EVAL_STEPS:
+                            row.update({"modes_covered": RING_MODES[combo][seed] * (0.5 + t / 2),
+                                        "hq_fraction": 0.5, "reverse_kl": 1.0 - t,
+                                        "frechet_distance": 1.0 - 0.5 * t})
+                    else:
+                        theta = np.cos(3 * t + seed) * (1 - 0.5 * t * ci)
+                        psi = np.sin(3 * t + seed) * (1 - 0.5 * t * ci)
+                        row.update({"theta": theta, "psi": psi, "dist": np.hypot(theta, psi)})
+                    rows.append(row)
+    return pd.DataFrame(rows)  # missing columns become NaN, as in the runner's frame
+
+
+def _write_run(run: Path, status: str = "complete") -> Path:
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "manifest.json").write_text(json.dumps(_manifest(status), indent=2))
+    (run / "suite.yaml").write_text(SUITE_TEXT)
+    trials = _trials()
+    trials.to_parquet(run / "trials.parquet", index=False)
+    trials.to_csv(run / "trials.csv", index=False)
+    _history().to_parquet(run / "history.parquet", index=False)
+    samples = run / "samples"
+    samples.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    centres = np.asarray(RING_CENTRES)
+    for row in trials.itertuples(index=False):
+        if row.status == "failed":
+            continue
+        if row.dataset == "ring":
+            idx = np.zeros(300, int) if row.combo == BASELINE else rng.integers(0, 8, 300)
+            arr = centres[idx] + 0.05 * rng.standard_normal((300, 2))
+        else:
+            arr = np.full((200, 1), row.theta_final)
+        np.save(samples / f"{row.dataset}__{row.combo}__seed{row.seed}.npy",
+                arr.astype(np.float32))
+    return run
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, str]:
+    run = _write_run(tmp_path_factory.mktemp("run") / "complete")
+    path = build_report(run)
+    return run, path.read_text(encoding="utf-8")
+
+
+def _images(html: str) -> list[bytes]:
+    uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    return [base64.b64decode(u, validate=True) for u in uris]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_report_exists_and_is_self_contained(built):
+    run, html = built
+    assert (run / "report.html").is_file()
+    assert html.lstrip().startswith("<!DOCTYPE html>")
+    assert not EXTERNAL_ATTR.search(html), EXTERNAL_ATTR.search(html)
+    assert "<link" not in html and "<script" not in html  # no external CSS/JS, no script at all
+    # every in-page link points at an element of the page
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    anchors = re.findall(r'href="#([^"]+)"', html)
+    assert anchors and set(anchors) <= ids
+
+
+def test_report_embeds_valid_png_figures(built):
+    _, html = built
+    assert html.count(IMG_PREFIX) == EXPECTED_FIGURES
+    images = _images(html)
+    assert len(images) == EXPECTED_FIGURES
+    for png in images:
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(png) > 1000
+    assert html.count("<figure") == EXPECTED_FIGURES
+    for fig_id in ("fig-samples-d0-ring", "fig-samples-d1-dirac", "fig-phase-d1-dirac",
+                   "fig-grad-norms-d0-ring", "fig-layers-d0-ring", "fig-eqdist-d1-dirac"):
+        assert f'id="{fig_id}"' in html
+
+
+def test_report_shows_summary_numbers(built):
+    _, html = built
+    pac_mean = np.mean(RING_MODES[PAC])
+    base_mean = np.mean(RING_MODES[BASELINE])
+    assert format_number(pac_mean) == "7.67"
+    assert ">7.67<" in html and f">{format_number(base_mean)}<" in html
+    assert "Modes covered (of 8)" in html
+    # diverged / failed counts and the failed trial's (escaped) error
+    assert "Diverged and failed trials" in html
+    assert "RuntimeError: &lt;boom&gt; &amp; co" in html
+    for section in ("summary", "samples", "curves", "dirac", "protocol", "suite",
+                    "reproducibility", "cite", "comparisons"):
+        assert f'<section id="{section}">' in html
+    # reproducibility block
+    assert SHA in html and "deadbeef" in html and "ganbench run suites/x.yaml --steps 100" in html
+    assert "2.14.1" in html and "0, 1, 2" in html and "&#34;steps&#34;: 100" in html
+
+
+def test_user_text_is_escaped(built):
+    _, html = built
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert str(escape(SUITE_NAME)) in html and SUITE_NAME not in html
+    assert str(escape(DESCRIPTION)) in html
+    assert str(escape(PAC)) in html and PAC not in html
+    assert "<b>" not in html
+
+
+def test_exports(built):
+    run, _ = built
+    summary = pd.read_csv(run / "summary.csv")
+    assert list(summary[["dataset", "combo"]].itertuples(index=False, name=None)) == [
+        ("ring", BASELINE), ("ring", PAC), ("dirac", BASELINE), ("dirac", PAC)]
+    ring_pac = summary[(summary.dataset == "ring") & (summary.combo == PAC)].iloc[0]
+    assert ring_pac["n"] == 3
+    assert ring_pac["modes_covered_mean"] == pytest.approx(np.mean(RING_MODES[PAC]))
+    assert ring_pac["modes_covered_ci_lo"] <= ring_pac["modes_covered_mean"]
+    assert ring_pac["modes_covered_ci_hi"] >= ring_pac["modes_covered_mean"]
+    ring_base = summary[(summary.dataset == "ring") & (summary.combo == BASELINE)].iloc[0]
+    assert ring_base["n_diverged"] == 1 and ring_base["n_ok"] == 2
+    dirac_pac = summary[(summary.dataset == "dirac") & (summary.combo == PAC)].iloc[0]
+    assert dirac_pac["n_failed"] == 1 and dirac_pac["dist_final_n"] == 2
+
+    tex = (run / "summary.tex").read_text()
+    for token in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}",
+                  "Modes covered", "HQ fraction", "Reverse KL", r"Fr\'echet distance",
+                  "7.67 [", latex_escape(PAC), r"pac\textless{}b\textgreater{}\textquotedbl{}2"):
+        assert token in tex, token
+    assert PAC not in tex and "<b>" not in tex
+
+    bib = (run / "citation.bib").read_text()
+    assert bib.startswith("@misc{ganbench_collapse-b-quoted-b_ab12cd34,")
+    assert SHA in bib and "0.1.0" in bib and "2026" in bib and "2026-11-20" in bib
+    assert latex_escape(SUITE_NAME) in bib
+    assert bib.count("{") == bib.count("}")
+
+    comp = pd.read_csv(run / "comparisons.csv")
+    assert set(comp["combo"]) == {PAC} and set(comp["baseline"]) == {BASELINE}
+    ring_modes = comp[(comp.dataset == "ring") & (comp.metric == "modes_covered")].iloc[0]
+    assert ring_modes["diff"] == pytest.approx(np.mean(RING_MODES[PAC]) - np.mean(RING_MODES[BASELINE]))
+    assert set(comp[comp.dataset == "dirac"]["metric"]) == {"dist_final"}
+
+
+def test_rebuild_is_deterministic(built, tmp_path):
+    run = shutil.copytree(built[0], tmp_path / "again")
+    first_csv = (run / "summary.csv").read_bytes()
+    build_report(run)
+    assert (run / "summary.csv").read_bytes() == first_csv
+    assert (run / "summary.tex").read_bytes() == (built[0] / "summary.tex").read_bytes()
+    assert (run / "citation.bib").read_bytes() == (built[0] / "citation.bib").read_bytes()
+    assert not list(run.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_missing_history_warns_but_builds(built, tmp_path):
+    run = shutil.copytree(built[0], tmp_path / "nohist")
+    (run / "history.parquet").unlink()
+    (run / "report.html").unlink()
+    html = build_report(run).read_text()
+    assert 'id="warnings"' in html
+    warning_box = html.split('id="warnings"', 1)[1].split("</div>", 1)[0]
+    assert "history.parquet" in warning_box
+    assert html.count(IMG_PREFIX) == FIGURES_WITHOUT_HISTORY
+    assert ">7.67<" in html
+
+
+def test_partial_banner(built, tmp_path):
+    assert 'id="partial-banner"' not in built[1]
+    run = shutil.copytree(built[0], tmp_path / "partial")
+    (run / "manifest.json").write_text(json.dumps(_manifest("partial")))
+    html = build_report(run).read_text()
+    assert 'id="partial-banner"' in html and "Partial run." in html
+
+
+def test_damaged_files_fall_back_and_warn(built, tmp_path):
+    run = shutil.copytree(built[0], tmp_path / "damaged")
+    (run / "trials.parquet").write_bytes(b"PAR1 this is not parquet")
+    sample = run / "samples" / "ring__vanilla__seed0.npy"
+    sample.write_bytes(sample.read_bytes()[:100])  # truncated
+    (run / "samples" / f"ring__{PAC}__seed2.npy").unlink()
+    data = load_run(run)
+    assert len(data.trials) == len(_trials())  # read from trials.csv
+    html = build_report(run).read_text()
+    warning_box = html.split('id="warnings"', 1)[1].split("</div>", 1)[0]
+    assert "trials.parquet" in warning_box and "trials.csv" in warning_box
+    assert "samples/ring__vanilla__seed0.npy" in warning_box
+    assert str(escape(f"samples/ring__{PAC}__seed2.npy")) in warning_box
+    assert ">7.67<" in html
+    assert html.count(IMG_PREFIX) == EXPECTED_FIGURES  # the other seeds still draw
+
+
+def test_unreadable_trials_still_builds(tmp_path):
+    run = tmp_path / "empty"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps(_manifest()))
+    html = build_report(run).read_text()
+    assert "trials.parquet" in html and "No trial results" in html
+    assert (run / "citation.bib").is_file() and not (run / "summary.csv").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_format_number():
+    assert format_number(7.6666) == "7.67"
+    assert format_number(8.0) == "8"
+    assert format_number(0.012345) == "0.0123"
+    assert format_number(1234.5) == "1234"
+    assert format_number(1.5e-5) == "1.5e-05"
+    assert format_number(float("nan")) == "–"
+    assert format_number(None, "--") == "--"
+
+
+def test_latex_escape():
+    assert latex_escape("a_b & 50% $x$ #1 {y} ~^\\") == (
+        r"a\_b \& 50\% \$x\$ \#1 \{y\} \textasciitilde{}\textasciicircum{}\textbackslash{}"
+    )
+
+
+def test_citation_without_dates_has_no_year():
+    bib = citation_bib({"suite_name": "s", "suite_sha256": "ff" * 32, "ganbench_version": "1"})
+    assert bib.startswith("@misc{ganbench_s_ffffffff,") and "year" not in bib
+
+
+def test_fig_to_data_uri_is_png():
+    fig, (ax,) = plots.new_figure(1)
+    ax.plot([0, 1], [0, 1])
+    uri = plots.fig_to_data_uri(fig)
+    assert uri.startswith("data:image/png;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_curves_figure_log_ignores_nonpositive():
+    hist = pd.DataFrame({"combo": ["a"] * 4, "seed": [0, 0, 1, 1], "step": [0, 1, 0, 1],
+                         "g_grad_norm": [1.0, 0.0, 2.0, np.nan]})
+    fig = plots.curves_figure(hist, "g_grad_norm", log=True)
+    assert fig.axes[0].get_yscale() == "log"
+    assert plots.fig_to_data_uri(fig).startswith("data:image/png;base64,")
