@@ -38,6 +38,9 @@ REAL_REFERENCE_SEED = 12345
 DIRAC_DEFAULT_H = 0.2
 
 
+from ganbench.remedies.base import Remedy as _BASE  # noqa: E402
+
+
 @dataclass
 class TrialResult:
     """What one trial produced: per-seed final rows, the history and final samples."""
@@ -90,36 +93,61 @@ class Trainer:
         opt = spec.optimizer
         self.batch = int(opt["batch_size"])
         dim = self.dataset.dim
+        from ganbench.remedies import REMEDIES
+        from ganbench.remedies.base import Build
+
+        self.remedies = [REMEDIES.get(name)(REMEDIES.get(name).Params.model_validate(params or {}))
+                         for name, params in spec.remedies.items()]
+        betas = tuple(float(b) for b in opt.get("betas", (0.5, 0.999)))
         if self.is_dirac:
             p = self.dataset.params
+            h = p.h if p.h is not None else (opt["lr"] if opt["name"] == "sgd" else DIRAC_DEFAULT_H)
+            lr = float(h)
+            self.opt_name, self.momentum = "sgd", 0.0
+        else:
+            lr = float(opt["lr"])
+            self.opt_name, self.momentum = opt["name"], float(opt.get("momentum", 0.0))
+        build = Build(lr_d=lr, lr_g=lr, betas_d=betas, betas_g=betas, is_dirac=self.is_dirac)
+        for r in self.remedies:
+            r.configure(build)
+        self.build = build
+        if self.is_dirac:
             self.G = DiracGenerator(S, p.theta0)
             self.D = DiracDiscriminator(S, p.psi0)
             self.z_dim = 1
-            h = p.h if p.h is not None else (opt["lr"] if opt["name"] == "sgd" else DIRAC_DEFAULT_H)
-            self.lr_d = self.lr_g = float(h)
-            self.opt_name, self.momentum = "sgd", 0.0
         else:
             m = spec.model
             act_g = ACTIVATIONS.get(m["generator"].get("activation") or m["activation"])
             act_d = ACTIVATIONS.get(m["discriminator"].get("activation") or m["activation"])
             self.z_dim = int(m["generator"]["z_dim"])
             self.G = SeededMLP([self.z_dim, *m["generator"]["hidden"], dim], act_g, self.seeds, "g_init")
-            self.D = SeededMLP([dim, *m["discriminator"]["hidden"], 1], act_d, self.seeds, "d_init")
-            self.lr_d = self.lr_g = float(opt["lr"])
-            self.opt_name, self.momentum = opt["name"], float(opt.get("momentum", 0.0))
+            self.D = SeededMLP([dim * build.d_input_multiplier, *m["discriminator"]["hidden"], 1],
+                               act_d, self.seeds, "d_init", head_extra=build.d_head_extra)
+        self.lr_d, self.lr_g = build.lr_d, build.lr_g
+        self.real_target = build.real_target
+        self.G.to(self.device)
+        self.D.to(self.device)
+        dev = self.device
+        self.noise_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "noise")) for s in self.seeds]
+        self.data_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "data")) for s in self.seeds]
+        for r in self.remedies:  # may add parameters / wrap layers before optimisers exist
+            r.attach(self)
         self.G.to(self.device)
         self.D.to(self.device)
         self.g_params = list(self.G.parameters())
         self.d_params = list(self.D.parameters())
-        betas = tuple(opt.get("betas", (0.5, 0.999)))
-        self.opt_g = make_optimizer(self.opt_name, self.g_params, self.lr_g, betas, self.momentum)
-        self.opt_d = make_optimizer(self.opt_name, self.d_params, self.lr_d, betas, self.momentum)
-        dev = self.device
-        self.noise_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "noise")) for s in self.seeds]
-        self.data_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "data")) for s in self.seeds]
+        self.opt_g = make_optimizer(self.opt_name, self.g_params, build.lr_g, build.betas_g, self.momentum)
+        self.opt_d = make_optimizer(self.opt_name, self.d_params, build.lr_d, build.betas_d, self.momentum)
         self.z = torch.zeros(S, self.batch, self.z_dim, device=dev)
         self.real = torch.zeros(S, self.batch, dim, device=dev)
-        self.real_target = 1.0
+        self.input_hooks = sorted([r for r in self.remedies if type(r).d_input is not _BASE.d_input],
+                                  key=lambda r: r.input_order)
+        self.penalty_hooks = [r for r in self.remedies if type(r).d_penalty is not _BASE.d_penalty]
+        self.after_d_hooks = [r for r in self.remedies if type(r).after_d_step is not _BASE.after_d_step]
+        self.step_hooks = [r for r in self.remedies if type(r).begin_step is not _BASE.begin_step]
+        self.g_loss_hooks = [r for r in self.remedies if type(r).g_loss is not _BASE.g_loss]
+        self.step_count = 0
+        self.total_steps = int(spec.budget["steps"])
         self.alive = np.ones(S, dtype=bool)
         self.diverged_step = np.full(S, np.nan)
         self._last: dict[str, torch.Tensor] = {}
@@ -139,7 +167,33 @@ class Trainer:
 
     # ---------------------------------------------------------------- one step
     def d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits ``[S, B']`` for an already transformed input batch."""
         return self.D(x).squeeze(-1)
+
+    def d_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the remedies' input transforms (instance noise, packing) to a batch."""
+        for r in self.input_hooks:
+            x = r.d_input(self, x)
+        return x
+
+    def d_objective(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """D's per-seed loss (with penalties) and its logits on real and fake."""
+        real_in, fake_in = self.d_input(real), self.d_input(fake)
+        d_real, d_fake = self.d_logits(real_in), self.d_logits(fake_in)
+        d_loss = self.objective.d_loss(d_real, d_fake, self.real_target)
+        for r in self.penalty_hooks:
+            pen = r.d_penalty(self, real_in, fake_in)
+            if pen is not None:
+                d_loss = d_loss + pen
+        return d_loss, d_real, d_fake
+
+    def g_objective(self, fake: torch.Tensor) -> torch.Tensor:
+        """G's per-seed loss for a generated batch that carries G's graph."""
+        for r in self.g_loss_hooks:
+            out = r.g_loss(self, fake)
+            if out is not None:
+                return out
+        return self.objective.g_loss(self.d_logits(self.d_input(fake)))
 
     def _apply(self, params: list[torch.nn.Parameter], grads: tuple[torch.Tensor, ...],
                opt: torch.optim.Optimizer) -> None:
@@ -147,19 +201,34 @@ class Trainer:
             p.grad = g
         opt.step()
 
+    def _d_update(self, grads: tuple[torch.Tensor, ...]) -> None:
+        self._apply(self.d_params, grads, self.opt_d)
+        for r in self.after_d_hooks:
+            r.after_d_step(self)
+
     def step(self) -> None:
         """One G update, preceded by ``n_critic`` D updates (alternating) or taken at the same
         point as one D update (simultaneous)."""
-        obj = self.objective
+        self.step_count += 1
+        for r in self.step_hooks:
+            r.begin_step(self, self.step_count)
         if self.spec.update == "simultaneous":
             z, real = self.draw_noise(), self.draw_real()
             fake = self.G(z)
-            d_real, d_fake = self.d_logits(real), self.d_logits(fake)
-            d_loss = obj.d_loss(d_real, d_fake, self.real_target)
-            g_loss = obj.g_loss(d_fake)
+            real_in, fake_in = self.d_input(real), self.d_input(fake)
+            d_real, d_fake = self.d_logits(real_in), self.d_logits(fake_in)
+            d_loss = self.objective.d_loss(d_real, d_fake, self.real_target)
+            for r in self.penalty_hooks:
+                pen = r.d_penalty(self, real_in, fake_in.detach())
+                if pen is not None:
+                    d_loss = d_loss + pen
+            if self.g_loss_hooks:
+                g_loss = self.g_objective(fake)
+            else:
+                g_loss = self.objective.g_loss(d_fake)
             gd = torch.autograd.grad(d_loss.sum(), self.d_params, retain_graph=True)
             gg = torch.autograd.grad(g_loss.sum(), self.g_params)
-            self._apply(self.d_params, gd, self.opt_d)
+            self._d_update(gd)
             self._apply(self.g_params, gg, self.opt_g)
         else:
             n_critic = self.spec.n_critic
@@ -172,11 +241,10 @@ class Trainer:
                 else:
                     with torch.no_grad():
                         fake_d = self.G(z)
-                d_real, d_fake = self.d_logits(real), self.d_logits(fake_d)
-                d_loss = obj.d_loss(d_real, d_fake, self.real_target)
+                d_loss, d_real, d_fake = self.d_objective(real, fake_d)
                 gd = torch.autograd.grad(d_loss.sum(), self.d_params)
-                self._apply(self.d_params, gd, self.opt_d)
-            g_loss = obj.g_loss(self.d_logits(fake))
+                self._d_update(gd)
+            g_loss = self.g_objective(fake)
             gg = torch.autograd.grad(g_loss.sum(), self.g_params)
             self._apply(self.g_params, gg, self.opt_g)
         self._last = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}

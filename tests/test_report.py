@@ -244,6 +244,7 @@ def test_report_shows_summary_numbers(built):
     # reproducibility block
     assert SHA in html and "deadbeef" in html and "ganbench run suites/x.yaml --steps 100" in html
     assert "2.14.1" in html and "0, 1, 2" in html and "&#34;steps&#34;: 100" in html
+    assert "alternating" in html and "built-in method" not in html  # combo settings shown
 
 
 def test_user_text_is_escaped(built):
@@ -298,6 +299,7 @@ def test_rebuild_is_deterministic(built, tmp_path):
     assert (run / "summary.csv").read_bytes() == first_csv
     assert (run / "summary.tex").read_bytes() == (built[0] / "summary.tex").read_bytes()
     assert (run / "citation.bib").read_bytes() == (built[0] / "citation.bib").read_bytes()
+    assert (run / "report.html").read_bytes() == (built[0] / "report.html").read_bytes()
     assert not list(run.glob(".*.tmp"))  # atomic writes leave no temporary files
 
 
@@ -317,6 +319,7 @@ def test_partial_banner(built, tmp_path):
     assert 'id="partial-banner"' not in built[1]
     run = shutil.copytree(built[0], tmp_path / "partial")
     (run / "manifest.json").write_text(json.dumps(_manifest("partial")))
+    (run / "history.parquet").unlink()  # fewer figures: a faster build
     html = build_report(run).read_text()
     assert 'id="partial-banner"' in html and "Partial run." in html
 

@@ -36,15 +36,22 @@ class SeededMLP(nn.Module):
     """
 
     def __init__(self, sizes: Sequence[int], activation: Callable[[torch.Tensor], torch.Tensor],
-                 seeds: Sequence[int], stream: str):
+                 seeds: Sequence[int], stream: str, head_extra: int = 0):
         super().__init__()
         self.sizes = list(sizes)
         self.activation = activation
         n_seeds = len(seeds)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
+        #: optional module mapping the last hidden features ``[S, B, A]`` to
+        #: ``[S, B, A + head_extra]`` before the output layer (minibatch features)
+        self.pre_head: nn.Module | None = None
+        #: optional ``(layer index, weight) -> weight`` applied in forward (spectral norm)
+        self.weight_transform: Callable[[int, torch.Tensor], torch.Tensor] | None = None
         gens = [torch.Generator().manual_seed(stream_seed(s, stream)) for s in seeds]
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        fan_ins = list(sizes[:-1])
+        fan_ins[-1] += head_extra
+        for fan_in, fan_out in zip(fan_ins, sizes[1:]):
             w = torch.empty(n_seeds, fan_in, fan_out)
             b = torch.empty(n_seeds, 1, fan_out)
             bound = 1.0 / math.sqrt(fan_in)
@@ -62,11 +69,21 @@ class SeededMLP(nn.Module):
 
     def layer_params(self) -> list[tuple[str, list[nn.Parameter]]]:
         """(layer name, its parameters) pairs, for per-layer probes."""
-        return [(n, [w, b]) for n, w, b in zip(self.layer_names, self.weights, self.biases)]
+        out = [(n, [w, b]) for n, w, b in zip(self.layer_names, self.weights, self.biases)]
+        if self.pre_head is not None:
+            extra = list(self.pre_head.parameters())
+            if extra:
+                out.insert(len(out) - 1, ("features", extra))
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         last = len(self.weights) - 1
+        transform = self.weight_transform
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if transform is not None:
+                w = transform(i, w)
+            if i == last and self.pre_head is not None:
+                x = self.pre_head(x)
             x = torch.baddbmm(b, x, w)
             if i < last:
                 x = self.activation(x)

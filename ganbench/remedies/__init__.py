@@ -5,3 +5,13 @@ model. Adding one is one file in this package plus one import line below.
 """
 
 from ganbench.remedies.base import REMEDIES, Remedy  # noqa: F401
+
+# one line per remedy module: importing it registers the remedy
+from ganbench.remedies import (  # noqa: E402,F401
+    gradient_penalty,
+    instance_noise,
+    label_smoothing,
+    packing,
+    ttur,
+    weight_clipping,
+)

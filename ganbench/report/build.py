@@ -643,7 +643,7 @@ def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
             "name": name,
             "is_baseline": name == manifest.get("baseline"),
             "loss": str(spec.get("loss", "")),
-            "update": str(spec.get("update", "")),
+            "update_rule": str(spec.get("update", "")),  # not "update": a dict method
             "n_critic": str(spec.get("n_critic", "")),
             "remedies": _json(spec.get("remedies") or {}),
             "extra": _json(extra) if extra else "",
@@ -666,7 +666,7 @@ def _repro_context(run: RunData) -> dict[str, Any]:
     m = run.manifest
     machine = m.get("machine") or {}
     machine_rows = [
-        (k, ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+        (k, (", ".join(map(str, v)) or "none") if isinstance(v, list) else str(v))
         for k, v in machine.items()
     ] if isinstance(machine, dict) else [("machine", str(machine))]
     trial_wall = None
@@ -675,7 +675,6 @@ def _repro_context(run: RunData) -> dict[str, Any]:
     overrides = m.get("overrides") or {}
     return {
         "command": str(m.get("command", "") or "–"),
-        "rebuild": f"ganbench report {run.run_dir.name}",
         "suite_name": str(m.get("suite_name", "") or "–"),
         "sha256": str(m.get("suite_sha256", "") or "–"),
         "ganbench_version": str(m.get("ganbench_version", "") or "–"),

@@ -29,6 +29,7 @@ if not os.environ.get("MPLCONFIGDIR"):
 import matplotlib  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -165,8 +166,7 @@ def _no_data(ax, text: str = "no data") -> None:
     ax.set_yticks([])
 
 
-def _legend_outside(fig: Figure, axes: list, title: str | None = None,
-                    markerscale: float = 1.0) -> None:
+def _legend_outside(fig: Figure, axes: list, title: str | None = None) -> None:
     handles, labels = [], []
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
@@ -174,8 +174,7 @@ def _legend_outside(fig: Figure, axes: list, title: str | None = None,
                 handles.append(h)
                 labels.append(lab)
     if handles:
-        fig.legend(handles, labels, loc="outside right upper", title=title, frameon=False,
-                   markerscale=markerscale)
+        fig.legend(handles, labels, loc="outside right upper", title=title, frameon=False)
 
 
 def samples_figure(
@@ -218,10 +217,10 @@ def samples_figure(
         lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
     if len(c):
         # Keep the modes readable: a far-flung (e.g. diverged) cloud must not shrink them to a
-        # dot, so the view extends at most two centre-spans beyond the centres.
+        # dot, so the view extends at most half a centre-span beyond the centres.
         c_span = max(float(np.ptp(c, axis=0).max()), 1.0)
-        lo = np.maximum(lo, c.min(axis=0) - 2 * c_span)
-        hi = np.minimum(hi, c.max(axis=0) + 2 * c_span)
+        lo = np.maximum(lo, c.min(axis=0) - 0.5 * c_span)
+        hi = np.minimum(hi, c.max(axis=0) + 0.5 * c_span)
     span = np.maximum(hi - lo, 1e-6)
     lo, hi = lo - 0.08 * span.max(), hi + 0.08 * span.max()
     all_seeds = sorted({s for per in samples.values() for s in per})
@@ -247,16 +246,25 @@ def samples_figure(
                            zorder=3, label="mode centre")
             if not drawn:
                 ax.text(0.5, 0.5, "no samples", ha="center", va="center",
-                        transform=ax.transAxes, color="0.5")
+                        transform=ax.transAxes, color="0.4",
+                        bbox={"facecolor": "white", "edgecolor": "0.8", "pad": 3})
             elif n_out:
-                ax.text(0.02, 0.02, f"{100 * n_out / n_all:.0f}% of samples outside view",
+                pct = 100 * n_out / n_all
+                ax.text(0.02, 0.02, f"{pct:.0f}% of samples outside view" if pct >= 1
+                        else "<1% of samples outside view",
                         ha="left", va="bottom", transform=ax.transAxes, color="0.35",
                         fontsize=6)
             ax.set_xlim(lo[0], hi[0])
             ax.set_ylim(lo[1], hi[1])
             ax.set_aspect("equal", adjustable="box")
             ax.set_title(_label(combo))
-        _legend_outside(fig, axes, markerscale=3.0)
+        handles = [Line2D([], [], marker="o", linestyle="none", markersize=4, color=scol[s],
+                          label=f"seed {s}") for s in all_seeds]
+        if len(c):
+            handles.append(Line2D([], [], marker="x", linestyle="none", markersize=5,
+                                  color="black", label="mode centre"))
+        if handles:
+            fig.legend(handles=handles, loc="outside right upper", frameon=False)
         if title:
             fig.suptitle(_label(title), fontsize=9)
     return fig

@@ -1,0 +1,33 @@
+# ganbench — the two commands a newcomer needs:
+#   make install && make demo    (set up, then run suites/smoke.yaml and write a report)
+#   make test                    (run the test suite)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
+export TORCH_HOME   ?= $(CURDIR)/.cache/torch
+export GANBENCH_CACHE ?= $(CURDIR)/.cache/ganbench
+
+.PHONY: install test demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	# torch/torchvision first: the pinned pair lies on local disk here (see README)
+	$(BIN)/pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/python -c "import ganbench, torch, ray, torch_fidelity; print('ganbench installed:', ganbench.__version__, 'torch', torch.__version__)"
+
+test:
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+demo:
+	$(BIN)/ganbench run suites/smoke.yaml
+
+bench:
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf .cache build *.egg-info
