@@ -27,7 +27,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 class Strict(BaseModel):
     """Strict model: unknown keys and wrong types are errors (ints are accepted as floats)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Budget(Strict):
@@ -85,7 +85,7 @@ class Combo(Strict):
     update: Literal["alternating", "simultaneous"] = "alternating"
     n_critic: int = Field(1, gt=0, le=100)
     activation: str | None = None
-    remedies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    remedies: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     model: dict[str, Any] | None = None
     optimizer: dict[str, Any] | None = None
     description: str = Field("", max_length=2000)
@@ -108,7 +108,7 @@ class Suite(Strict):
     description: str = Field("", max_length=20_000)
     seeds: int = Field(5, gt=0, le=1000)
     budget: Budget = Field(default_factory=Budget)
-    datasets: dict[str, dict[str, Any]] = Field(min_length=1)
+    datasets: dict[str, dict[str, Any] | None] = Field(min_length=1)
     model: Model = Field(default_factory=Model)
     optimizer: Optimizer = Field(default_factory=Optimizer)
     baseline: str | None = None
@@ -210,7 +210,7 @@ def resolved_combo(suite: Suite, name: str) -> dict[str, Any]:
         model["activation"] = combo.activation
     optimizer = _deep_merge(suite.optimizer.model_dump(), combo.optimizer or {})
     return {"loss": combo.loss, "update": combo.update, "n_critic": combo.n_critic,
-            "remedies": copy.deepcopy(combo.remedies), "model": model, "optimizer": optimizer,
+            "remedies": {k: dict(v or {}) for k, v in combo.remedies.items()}, "model": model, "optimizer": optimizer,
             "description": combo.description}
 
 

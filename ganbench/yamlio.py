@@ -141,6 +141,11 @@ def load_yaml(text: str | bytes) -> tuple[Any, dict[Path, int]]:
         if problems:
             raise SuiteError(problems)
         data = loader.construct_document(node)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise SuiteError([Problem("", line, f"unsupported YAML tag ({exc.problem}); suites are "
+                                  "plain data and only safe tags are accepted")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -159,7 +164,8 @@ def line_for(lines: dict[Path, int], path: Path) -> int | None:
     """The line of the longest prefix of ``path`` that appears in the document."""
     path = tuple(path)
     while path:
-        if path in lines:
-            return lines[path]
+        for cand in (path, tuple(str(p) for p in path)):
+            if cand in lines:
+                return lines[cand]
         path = path[:-1]
     return None

@@ -15,6 +15,7 @@ from markupsafe import escape
 
 from ganbench.report import build_report, load_run
 from ganbench.report import plots
+from ganbench.report.build import compute_summary
 from ganbench.report.export import citation_bib, format_number, latex_escape
 
 SUITE_NAME = 'collapse <b>"quoted"</b>'
@@ -236,7 +237,7 @@ def test_report_shows_summary_numbers(built):
     assert ">7.67<" in html and f">{format_number(base_mean)}<" in html
     assert "Modes covered (of 8)" in html
     # diverged / failed counts and the failed trial's (escaped) error
-    assert "Diverged and failed trials" in html
+    assert "Diverged, failed and missing trials" in html
     assert "RuntimeError: &lt;boom&gt; &amp; co" in html
     for section in ("summary", "samples", "curves", "dirac", "protocol", "suite",
                     "reproducibility", "cite", "comparisons"):
@@ -348,6 +349,16 @@ def test_unreadable_trials_still_builds(tmp_path):
     html = build_report(run).read_text()
     assert "trials.parquet" in html and "No trial results" in html
     assert (run / "citation.bib").is_file() and not (run / "summary.csv").exists()
+
+
+def test_summary_counts_every_status():
+    trials = _trials()
+    trials.loc[0, "status"] = "missing"
+    summary = compute_summary(trials)
+    cols = list(summary.columns)
+    assert cols[:7] == ["dataset", "combo", "n", "n_ok", "n_diverged", "n_failed", "n_missing"]
+    ring_base = summary.iloc[0]
+    assert (ring_base["n"], ring_base["n_ok"], ring_base["n_missing"]) == (3, 1, 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -174,8 +174,6 @@ def test_same_problem_on_several_datasets_reported_once():
     assert [p.path for p in problems] == ["combos.vanilla.n_critic"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: non-finite dataset parameters (.inf / .nan) pass "
-                   "validation because toy.Params does not set allow_inf_nan=False")
 @pytest.mark.parametrize("params,path", [
     ("ring: {radius: .inf}", "datasets.ring.radius"),
     ("ring: {std: .inf}", "datasets.ring.std"),
@@ -187,8 +185,6 @@ def test_non_finite_dataset_params_refused(params, path):
     assert (path, 5) in [(p.path, p.line) for p in problems]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a non-string top-level key gets no line: pydantic's "
-                   "loc is the int 5 while yamlio records the key as the string '5'")
 def test_non_string_key_has_a_line():
     problems = problems_of(BASE + "5: x\n")
     assert [(p.path, p.line) for p in problems] == [("5", 9)]
@@ -360,3 +356,9 @@ def test_cli_list():
     for name in ("ring", "grid", "dirac", "minimax", "non_saturating", "wasserstein", "hinge",
                  "least_squares", "relu", "datasets", "losses"):
         assert name in res.output
+
+
+def test_null_dataset_params_mean_defaults():
+    suite = parse_suite(BASE.replace("ring: {std: 0.02}", "ring:"))
+    assert suite.datasets["ring"] is None
+    assert expand(suite)[0].dataset_params == {}

@@ -20,7 +20,7 @@ from ganbench.registry import Registry
 class Params(BaseModel):
     """Base for dataset parameter models: strict, unknown keys refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class ToyDataset:

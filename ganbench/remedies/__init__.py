@@ -11,7 +11,10 @@ from ganbench.remedies import (  # noqa: E402,F401
     gradient_penalty,
     instance_noise,
     label_smoothing,
+    minibatch_discrimination,
     packing,
+    spectral_norm,
     ttur,
+    unrolled,
     weight_clipping,
 )

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class RemedyParams(BaseModel):
     """Base for remedy parameters: strict, unknown keys refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 @dataclass

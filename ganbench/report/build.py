@@ -60,7 +60,13 @@ _CURVES: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
      ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance"), False),
 )  # fmt: skip
 _LAYER_PREFIXES = ("g_grad_norm", "d_grad_norm")
-_STATUS_VALUES = ("ok", "diverged", "failed")
+_STATUS_VALUES = ("ok", "diverged", "failed")  # always counted; others (e.g. "missing") if seen
+
+
+def status_values(trials: pd.DataFrame) -> list[str]:
+    """Statuses to count: ok, diverged, failed, then any other status present, sorted."""
+    present = set(trials["status"]) if "status" in trials.columns else set()
+    return list(_STATUS_VALUES) + sorted(str(s) for s in present - set(_STATUS_VALUES))
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -184,6 +190,9 @@ def _read_history(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
             "are omitted."
         )
         return None
+    if frame.empty:
+        warnings.append("history.parquet holds no rows: training curves are omitted.")
+        return None
     frame = frame.copy()
     frame["dataset"] = frame["dataset"].astype(str)
     frame["combo"] = frame["combo"].astype(str)
@@ -290,19 +299,19 @@ def compute_summary(trials: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         :func:`ganbench.analysis.stats.summarize` over every numeric metric, grouped by
-        ``dataset`` and ``combo``, with ``n_ok``, ``n_diverged`` and ``n_failed`` inserted after
-        ``n``.
+        ``dataset`` and ``combo``, with ``n_ok``, ``n_diverged``, ``n_failed`` (and
+        ``n_<status>`` for any other status present, e.g. ``n_missing``) inserted after ``n``.
     """
     summary = stats.summarize(trials, ["dataset", "combo"], metric_columns(trials))
     status = trials["status"] if "status" in trials else pd.Series("ok", index=trials.index)
     counts = {
         s: trials.assign(_hit=(status == s)).groupby(["dataset", "combo"], sort=False)["_hit"].sum()
-        for s in _STATUS_VALUES
+        for s in status_values(trials)
     }
     pos = list(summary.columns).index("n") + 1
     keys = list(zip(summary["dataset"], summary["combo"]))
     status_counts = pd.DataFrame(
-        {f"n_{s}": [int(counts[s].get(k, 0)) for k in keys] for s in _STATUS_VALUES},
+        {f"n_{s}": [int(counts[s].get(k, 0)) for k in keys] for s in counts},
         index=summary.index,
     )
     return pd.concat([summary.iloc[:, :pos], status_counts, summary.iloc[:, pos:]], axis=1)
@@ -360,6 +369,13 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _text(value: Any) -> str:
+    """Strings as they are, None as a dash, anything else as compact JSON."""
+    if value is None:
+        return "–"
+    return value if isinstance(value, str) else _json(value)
+
+
 def _seconds(x: Any) -> str:
     if not _finite(x):
         return "–"
@@ -394,6 +410,7 @@ def _summary_table(
     baseline: str | None,
     modes_total: float | None,
     verdicts: Mapping[str, str],
+    statuses: Sequence[str],
 ) -> dict[str, Any]:
     headers = []
     for m in metrics:
@@ -420,12 +437,12 @@ def _summary_table(
             "combo": r["combo"],
             "is_baseline": r["combo"] == baseline,
             "n": int(r["n"]),
-            "n_diverged": int(r.get("n_diverged", 0)),
-            "n_failed": int(r.get("n_failed", 0)),
+            "status_counts": [int(r.get(f"n_{s}", 0)) for s in statuses],
             "verdicts": verdicts.get(r["combo"], ""),
             "cells": cells,
         })
-    return {"headers": headers, "rows": rows, "has_verdicts": bool(verdicts)}
+    return {"headers": headers, "rows": rows, "has_verdicts": bool(verdicts),
+            "status_headers": [s.capitalize() for s in statuses]}
 
 
 def _verdict_strings(trials_ds: pd.DataFrame) -> dict[str, str]:
@@ -514,7 +531,8 @@ def _dataset_context(
         elif len(centres):
             modes_total = float(len(centres))
         ctx["table"] = _summary_table(summary_ds, metrics, baseline, modes_total,
-                                      _verdict_strings(trials_ds))
+                                      _verdict_strings(trials_ds),
+                                      status_values(run.trials)[1:])
     else:
         ctx["table"] = None
     dist_metrics = [m for m in _DISTRIBUTION_METRICS if m in metrics]
@@ -628,12 +646,15 @@ def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
     for name, spec in (protocol.get("datasets") or {}).items():
         spec = spec if isinstance(spec, dict) else {}
         centres = spec.get("centres") or []
+        extra = {k: v for k, v in spec.items()
+                 if k not in ("kind", "centres", "std", "params", "dim")}
         datasets.append({
             "name": name,
             "kind": spec.get("kind", ""),
             "modes": str(len(centres)) if centres else "–",
             "std": format_number(spec.get("std")),
             "params": _json(spec.get("params", {})),
+            "extra": "; ".join(f"{k}: {_text(v)}" for k, v in extra.items()),
         })
     combos = []
     for name, spec in (manifest.get("combos") or {}).items():
@@ -649,16 +670,19 @@ def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
             "extra": _json(extra) if extra else "",
         })
     coverage = protocol.get("coverage") or {}
+    # The statistics recorded at run time win; the current protocol stands in for old manifests.
+    statistics = protocol.get("statistics")
+    if not isinstance(statistics, dict):
+        statistics = stats.describe_protocol()
+    known = ("datasets", "coverage", "frechet", "statistics")
     return {
         "datasets": datasets,
         "combos": combos,
-        "coverage": [(k, v if isinstance(v, str) else _json(v)) for k, v in coverage.items()],
-        "frechet": protocol.get("frechet", ""),
-        "budget": [(k, _json(v)) for k, v in (manifest.get("budget") or {}).items()],
-        "stats": [(k, v if isinstance(v, str) else _json(v))
-                  for k, v in stats.describe_protocol().items()],
-        "other": [(k, _json(v)) for k, v in protocol.items()
-                  if k not in ("datasets", "coverage", "frechet")],
+        "coverage": [(k, _text(v)) for k, v in coverage.items()],
+        "frechet": _text(protocol.get("frechet", "")),
+        "budget": [(k, _text(v)) for k, v in (manifest.get("budget") or {}).items()],
+        "stats": [(k, _text(v)) for k, v in statistics.items()],
+        "other": [(k, _text(v)) for k, v in protocol.items() if k not in known],
     }
 
 
@@ -666,7 +690,7 @@ def _repro_context(run: RunData) -> dict[str, Any]:
     m = run.manifest
     machine = m.get("machine") or {}
     machine_rows = [
-        (k, (", ".join(map(str, v)) or "none") if isinstance(v, list) else str(v))
+        (k, (", ".join(map(str, v)) or "none") if isinstance(v, list) else _text(v))
         for k, v in machine.items()
     ] if isinstance(machine, dict) else [("machine", str(machine))]
     trial_wall = None
@@ -682,14 +706,16 @@ def _repro_context(run: RunData) -> dict[str, Any]:
         "seeds": ", ".join(map(str, m.get("seeds") or [])) or "–",
         "overrides": _json(overrides) if overrides else "none",
         "status": str(m.get("status", "") or "–"),
-        "versions": [(k, str(v)) for k, v in (m.get("versions") or {}).items()],
+        "versions": [(k, _text(v)) for k, v in (m.get("versions") or {}).items()],
+        "settings": [(k, _text(m[k])) for k in ("resources", "device") if k in m],
         "machine": machine_rows,
         "timings": [
             ("started (UTC)", str(m.get("started_utc", "") or "–")),
             ("finished (UTC)", str(m.get("finished_utc", "") or "–")),
             ("wall time of the run", _seconds(m.get("wall_s"))),
-            ("sum of trial wall times", _seconds(trial_wall)),
-        ],
+            ("sum of per-seed wall times", _seconds(trial_wall)),
+        ] + ([("training wall time (all trials)", _seconds(m["train_wall_s"]))]
+             if _finite(m.get("train_wall_s")) else []),
     }
 
 
@@ -735,6 +761,8 @@ def build_report(run_dir: str | Path) -> Path:
         Path of ``report.html``.
     """
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"not a run folder: {run_dir}")
     run = load_run(run_dir)
     manifest = run.manifest
     warnings = run.warnings
@@ -779,6 +807,7 @@ def build_report(run_dir: str | Path) -> Path:
         "description": str(manifest.get("description") or ""),
         "status": str(manifest.get("status") or "unknown"),
         "partial": manifest.get("status") == "partial",
+        "n_not_run": int((run.trials["status"] == "missing").sum()) if len(run.trials) else 0,
         "finished": str(manifest.get("finished_utc") or manifest.get("started_utc") or ""),
         "ganbench_version": str(manifest.get("ganbench_version") or ""),
         "baseline": str(baseline) if baseline else "",

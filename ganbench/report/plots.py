@@ -372,7 +372,8 @@ def curves_figure(
                     continue
                 x = q.index.to_numpy(dtype=float)
                 col = colors.get(combo)
-                ax.plot(x, q[0.5].to_numpy(), color=col, linewidth=1.1, label=_label(combo))
+                ax.plot(x, q[0.5].to_numpy(), color=col, linewidth=1.1, label=_label(combo),
+                        marker="o" if len(x) <= 20 else None, markersize=2.5)
                 ax.fill_between(x, q[0.25].to_numpy(), q[0.75].to_numpy(), color=col,
                                 alpha=0.18, linewidth=0)
                 drawn = True
@@ -529,7 +530,7 @@ def distribution_figure(
         combos = list(pd.unique(trials["combo"]))
     colors = dict(colors) if colors is not None else combo_colors(list(combos))
     labels = labels or {}
-    fig, axes = new_figure(len(metrics), ncols=4,
+    fig, axes = new_figure(len(metrics), ncols=5,
                            panel=(max(1.8, 0.45 * len(combos) + 1.0), 2.2))
     rng = np.random.default_rng(0)
     with matplotlib.rc_context(_RC):

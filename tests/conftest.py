@@ -1,0 +1,34 @@
+"""Shared fixtures: tiny suites and environment that keeps tests offline and quiet."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+import pytest  # noqa: E402
+
+TINY_SUITE = """\
+name: tiny
+description: A tiny suite for tests.
+seeds: 2
+budget: {steps: 60, eval_every: 30, eval_samples: 400, log_every: 10}
+datasets:
+  ring: {}
+  dirac: {}
+model: {generator: {hidden: [16], z_dim: 8}, discriminator: {hidden: [16]}, activation: relu}
+optimizer: {name: adam, lr: 1.0e-3, batch_size: 32}
+baseline: vanilla
+combos:
+  vanilla: {loss: non_saturating}
+  minimax: {loss: minimax, update: simultaneous}
+"""
+
+
+@pytest.fixture
+def tiny_suite_text() -> str:
+    return TINY_SUITE
