@@ -189,12 +189,29 @@ def test_power_iteration_finds_largest_singular_value():
     assert torch.allclose(sigma, torch.linalg.matrix_norm(w, ord=2), atol=1e-5)
 
 
-def test_spectral_norm_evaluation_does_not_update_u():
+def test_spectral_norm_training_updates_u_and_evaluation_does_not():
     tr = make_trainer("{spectral_norm: {generator: true}}")
+    before = [b.clone() for b in tr.G.buffers()] + [b.clone() for b in tr.D.buffers()]
+    assert len(before) == 4
     tr.step()
-    before = [b.clone() for b in tr.G.buffers()]
+    after = [b.clone() for b in tr.G.buffers()] + [b.clone() for b in tr.D.buffers()]
+    # every estimate moves, except D's output layer's: a unit vector in R¹ is ±1
+    assert [torch.equal(a, b) for a, b in zip(before, after)] == [False, False, False, True]
     tr.generate(50, 1)
-    assert all(torch.equal(a, b) for a, b in zip(before, tr.G.buffers()))
+    assert all(torch.equal(a, b) for a, b in zip(after[:2], tr.G.buffers()))
+
+
+def test_unrolled_composes_with_spectral_norm_and_minibatch_features():
+    tr = make_trainer("{unrolled: {steps: 2}, spectral_norm: {}, minibatch_discrimination: {}}")
+    tr.step()
+    r = remedy(tr, Unrolled)
+    buffers = [b.clone() for b in tr.D.buffers()]
+    ahead = unroll_discriminator(tr, 2, r.noise_gens, r.data_gens)
+    assert "pre_head.T" in ahead and "sn_u0" in ahead
+    assert all(torch.equal(a, b) for a, b in zip(buffers, tr.D.buffers()))  # lookahead leaves D alone
+    for _ in range(2):
+        tr.step()
+    assert all(torch.isfinite(p).all() for p in tr.g_params + tr.d_params)
 
 
 @pytest.mark.parametrize("remedies", ["{spectral_norm: {generator: true}}",

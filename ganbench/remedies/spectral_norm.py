@@ -73,8 +73,9 @@ def normalise_net(net: SeededMLP, seeds: list[int], stream: int, p: SpectralNorm
         if previous is not None:
             w = previous(i, w)
         u = getattr(net, f"sn_u{i}")  # looked up each call, so functional_call can swap it
+        update = net.training and torch.is_grad_enabled()
         with torch.no_grad():
-            if net.training and torch.is_grad_enabled():
+            if update:
                 u_new, v = power_iteration(w.detach(), u, p.power_iterations, p.eps)
                 u.copy_(u_new)
             else:
