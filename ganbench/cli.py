@@ -50,7 +50,8 @@ def validate(suite: Path = typer.Argument(..., help="Path of the suite YAML file
 
 @app.command()
 def run(
-    suite: Path = typer.Argument(..., help="Path of the suite YAML file."),
+    suite: Optional[Path] = typer.Argument(None, help="Path of the suite YAML file (omit with "
+                                           "--resume, which reads the run folder's copy)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder to create (default: "
                                        "reports/<suite name>/<UTC timestamp>/)."),
     address: Optional[str] = typer.Option(None, "--address", help="Join an existing Ray cluster "
@@ -95,6 +96,9 @@ def run(
         run_dir = resume
         overrides = ov
     else:
+        if suite is None:
+            err_console.print("error: give a SUITE file, or --resume RUN_DIR")
+            raise typer.Exit(2)
         s, text = _load(suite)
         try:
             s, overrides = apply_overrides(s, steps=steps, seeds=seeds)
@@ -117,6 +121,9 @@ def run(
     _print_summary(run_dir)
     console.print(f"status: {manifest['status']}, wall time {manifest['wall_s']:.1f} s", highlight=False)
     console.print(f"report: {run_dir / 'report.html'}", highlight=False)
+    if manifest["status"] != "complete":
+        console.print(f"the run is partial; finish it with: ganbench run --resume {shlex.quote(str(run_dir))}",
+                      highlight=False)
 
 
 def _apply_resources(s, cpus: float | None, gpus: float | None) -> None:

@@ -62,6 +62,9 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
     if resume:
         manifest = json.loads((run_dir / "manifest.json").read_text())
         started = manifest.get("started_utc", started)
+        manifest["wall_s_before_resume"] = float(manifest.get("wall_s") or 0.0)
+        manifest.setdefault("resumed_utc", []).append(started)
+        manifest["resumed_utc"][-1] = utc_now()
     else:
         io.write_text(run_dir / "suite.yaml", suite_text)
         manifest = build_manifest(suite, suite_text, overrides=overrides, command=command,
@@ -72,7 +75,7 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
                          show_progress=show_progress)
     trials, history, samples = collect(results, specs)
     write_tables(run_dir, trials, history, samples)
-    complete = bool(len(trials)) and not (trials["status"] == "missing").any()
+    complete = bool(len(trials)) and not trials["status"].isin(["missing", "interrupted"]).any()
     manifest.update({
         "finished_utc": utc_now(),
         "wall_s": round(time.perf_counter() - t0 + float(manifest.get("wall_s_before_resume") or 0), 3),

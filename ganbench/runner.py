@@ -55,8 +55,15 @@ def trainable(config: dict[str, Any]) -> None:
 
     spec = TrialSpec.from_dict(config["spec"])
     t0 = time.perf_counter()
+    fail_at = _injected_failure(spec.trial_id)
+
+    def on_eval(rec: dict[str, Any]) -> None:
+        if fail_at is not None and rec["step"] >= fail_at:
+            raise RuntimeError(f"injected failure at step {rec['step']} ({FAIL_ENV})")
+        tune.report({**rec, "done_trial": 0})
+
     try:
-        result = train_trial(spec, on_eval=lambda rec: tune.report({**rec, "done_trial": 0}))
+        result = train_trial(spec, on_eval=on_eval)
         rows, history, samples, device = result.rows, result.history, result.samples, result.device
         status = {"failed": False, "error": ""}
     except Exception as exc:  # a failing trial must not stop the suite
@@ -73,6 +80,20 @@ def trainable(config: dict[str, Any]) -> None:
         np.savez(d / "samples.npz", **{f"seed{k}": v for k, v in samples.items()})
         tune.report({"done_trial": 1, "failed": int(status["failed"])},
                     checkpoint=tune.Checkpoint.from_directory(tmp))
+
+
+#: Testing hook: ``GANBENCH_INJECT_FAILURE="<dataset>__<combo>@<step>"`` makes that trial
+#: raise at its first evaluation at or after ``step`` (how the tests prove that one failing
+#: trial leaves the rest of the suite intact). Has no effect when unset.
+FAIL_ENV = "GANBENCH_INJECT_FAILURE"
+
+
+def _injected_failure(trial_id: str) -> int | None:
+    for item in filter(None, os.environ.get(FAIL_ENV, "").split(",")):
+        tid, _, step = item.partition("@")
+        if tid == trial_id:
+            return int(step or 0)
+    return None
 
 
 def _trial_dirname(trial: Any) -> str:
@@ -182,10 +203,13 @@ def collect(results: Any, specs: list[TrialSpec]) -> tuple[pd.DataFrame, pd.Data
         spec = by_id[tid]
         ckpt = res.checkpoint
         if ckpt is None:
-            err = str(res.error) if res.error is not None else "trial did not finish"
+            if res.error is not None:
+                status, err = "failed", f"{type(res.error).__name__}: {res.error}"[:2000]
+            else:
+                status, err = "interrupted", "trial was interrupted before it finished"
             for s in spec.seeds:
                 trial_rows.append({"dataset": spec.dataset, "combo": spec.combo, "seed": s,
-                                   "status": "failed", "error": err, "steps": 0})
+                                   "status": status, "error": err, "steps": 0})
             seen.add(tid)
             continue
         with ckpt.as_directory() as d:

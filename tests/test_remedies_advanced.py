@@ -153,7 +153,8 @@ def test_unrolled_gradient_has_second_order_term():
         grads[create_graph] = torch.autograd.grad(loss, tr.g_params, retain_graph=True)
     flat = {k: torch.cat([g.flatten() for g in v]) for k, v in grads.items()}
     assert torch.isfinite(flat[True]).all()
-    assert (flat[True] - flat[False]).abs().max() > 1e-6 * flat[False].abs().max()
+    # the terms through ∂θ_D^k/∂θ_G are a few percent of the gradient here, far above rounding
+    assert (flat[True] - flat[False]).norm() > 1e-3 * flat[False].norm()
 
 
 def test_unrolled_on_dirac():

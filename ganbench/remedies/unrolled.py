@@ -149,6 +149,20 @@ def optimizer_slots(opt: torch.optim.Optimizer, param: torch.nn.Parameter) -> Sl
     return {k: (float(v) if k == "step" else v) for k, v in state.items()}
 
 
+def draw_batches(trainer, noise_gens: list[torch.Generator],
+                 data_gens: list[torch.Generator]) -> tuple[Tensor, Tensor]:
+    """A fresh noise batch ``[S, B, z_dim]`` and real batch ``[S, B, dim]``, one generator per
+    seed (zeros on the Dirac-GAN, whose G ignores z and whose data are δ₀)."""
+    S, B, dev = trainer.S, trainer.batch, trainer.device
+    z = torch.zeros(S, B, trainer.z_dim, device=dev)
+    real = torch.zeros(S, B, trainer.dataset.dim, device=dev)
+    if not trainer.is_dirac:
+        for s, (gz, gx) in enumerate(zip(noise_gens, data_gens)):
+            torch.randn(B, trainer.z_dim, generator=gz, out=z[s])
+            trainer.dataset.sample_into(real[s], gx)
+    return z, real
+
+
 def unroll_discriminator(trainer, steps: int, noise_gens: list[torch.Generator],
                          data_gens: list[torch.Generator], create_graph: bool = True) -> dict[str, Tensor]:
     """D's parameters (and cloned buffers) after ``steps`` lookahead steps of its optimiser.
@@ -193,20 +207,6 @@ def unroll_discriminator(trainer, steps: int, noise_gens: list[torch.Generator],
             new_params.append(p_new if create_graph else p_new.detach().requires_grad_(True))
         params = new_params
     return {**dict(zip(names, params)), **buffers}
-
-
-def draw_batches(trainer, noise_gens: list[torch.Generator],
-                 data_gens: list[torch.Generator]) -> tuple[Tensor, Tensor]:
-    """A fresh noise batch ``[S, B, z_dim]`` and real batch ``[S, B, dim]``, one generator per
-    seed (zeros on the Dirac-GAN, whose G ignores z and whose data are δ₀)."""
-    S, B, dev = trainer.S, trainer.batch, trainer.device
-    z = torch.zeros(S, B, trainer.z_dim, device=dev)
-    real = torch.zeros(S, B, trainer.dataset.dim, device=dev)
-    if not trainer.is_dirac:
-        for s, (gz, gx) in enumerate(zip(noise_gens, data_gens)):
-            torch.randn(B, trainer.z_dim, generator=gz, out=z[s])
-            trainer.dataset.sample_into(real[s], gx)
-    return z, real
 
 
 @REMEDIES.register("unrolled", "G trained against D unrolled k steps of D's own optimiser on fresh batches, with second-order terms (Metz et al. 2016)")

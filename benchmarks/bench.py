@@ -1,0 +1,767 @@
+#!/usr/bin/env python
+"""ganbench speed benchmark (``make bench``): the seed axis against a plain PyTorch loop.
+
+The configuration is the 8-Gaussian ring at the size of Metz et al. (2016): z_dim 256,
+G 256→128→128→2 (ReLU), D 2→128→1, batch 512, non-saturating loss, Adam(1e-4, (0.5, 0.999)),
+alternating updates with one critic step. It measures, with a fixed number of torch threads:
+
+1. seed-steps/s of ``Trainer.step()`` for S seeds in lockstep (S × steps / seconds);
+2. the same for a plain PyTorch reference written like the DCGAN tutorial (one
+   ``nn.Sequential`` and one ``torch.optim.Adam`` per seed, S models trained one after
+   another inside each step), interleaved with (1) so that machine load hits both alike;
+3. the fp32 matmul ceiling at the ring networks' shapes and the utilisation it implies;
+4. the cost of probes (``train_trial`` with and without them) and of unrolling (if the
+   ``unrolled`` remedy exists);
+5. where one ``Trainer.step()`` spends its time (torch.profiler, grouped).
+
+It prints a table and writes ``BENCHMARKS.md`` plus ``benchmarks/seed_scaling.png`` beside it.
+Timings are reported, never asserted. ``--quick`` is a smoke run (S in {1, 8}, few steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+if not os.environ.get("MPLCONFIGDIR"):
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="ganbench-mpl-")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from ganbench import io  # noqa: E402
+from ganbench.suite import TrialSpec, expand, parse_suite  # noqa: E402
+from ganbench.training import Trainer, train_trial  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+# ----------------------------------------------------------------------------- configuration
+Z_DIM, G_HIDDEN, D_HIDDEN, BATCH, DIM = 256, [128, 128], [128], 512, 2
+LR, BETAS = 1.0e-4, (0.5, 0.999)
+RING_MODES, RING_RADIUS, RING_STD = 8, 2.0, 0.02
+
+SUITE_TEMPLATE = """\
+name: bench
+seeds: {seeds}
+budget: {{steps: {steps}, eval_every: {eval_every}, eval_samples: 2500, log_every: {log_every}}}
+datasets: {{ring: {{}}}}
+model:
+  generator: {{hidden: [128, 128], z_dim: 256}}
+  discriminator: {{hidden: [128]}}
+  activation: relu
+optimizer: {{name: adam, lr: 1.0e-4, betas: [0.5, 0.999], batch_size: 512}}
+combos:
+  {combo}: {{loss: non_saturating, update: alternating, n_critic: 1{remedies}}}
+resources: {{cpus_per_trial: {threads}, gpus_per_trial: 0}}
+device: cpu
+"""
+
+
+def bench_spec(seeds: int, threads: int, steps: int = 1000, eval_every: int | None = None,
+               log_every: int = 50, remedies: str = "") -> TrialSpec:
+    """The bench trial, built from suite text exactly as a user's suite would be."""
+    text = SUITE_TEMPLATE.format(seeds=seeds, steps=steps, eval_every=eval_every or steps,
+                                 log_every=log_every, threads=threads,
+                                 combo="unrolled" if remedies else "vanilla",
+                                 remedies=f", remedies: {remedies}" if remedies else "")
+    specs = expand(parse_suite(text))
+    assert len(specs) == 1
+    return specs[0]
+
+
+# ----------------------------------------------------------------------------- reference loop
+class ReferenceGAN:
+    """One seed's plain PyTorch GAN, trained the way the PyTorch DCGAN tutorial trains.
+
+    Global RNG, ``nn.Sequential`` networks, one default ``torch.optim.Adam`` per network,
+    ``BCEWithLogitsLoss``; the fake batch of the D step is reused for the G step.
+    """
+
+    def __init__(self, seed: int):
+        torch.manual_seed(seed)
+        g_sizes = [Z_DIM, *G_HIDDEN, DIM]
+        d_sizes = [DIM, *D_HIDDEN, 1]
+        self.netG = self._mlp(g_sizes)
+        self.netD = self._mlp(d_sizes)
+        self.optG = torch.optim.Adam(self.netG.parameters(), lr=LR, betas=BETAS)
+        self.optD = torch.optim.Adam(self.netD.parameters(), lr=LR, betas=BETAS)
+        self.criterion = nn.BCEWithLogitsLoss()
+        angles = 2 * math.pi * torch.arange(RING_MODES) / RING_MODES
+        self.centres = RING_RADIUS * torch.stack([angles.cos(), angles.sin()], 1)
+
+    @staticmethod
+    def _mlp(sizes: list[int]) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+
+    def sample_real(self) -> torch.Tensor:
+        idx = torch.randint(RING_MODES, (BATCH,))
+        return self.centres[idx] + RING_STD * torch.randn(BATCH, DIM)
+
+    def step(self) -> None:
+        netD, netG, criterion = self.netD, self.netG, self.criterion
+        # (1) update D: maximise log D(x) + log(1 - D(G(z)))
+        netD.zero_grad()
+        real = self.sample_real()
+        label = torch.full((BATCH,), 1.0)
+        output = netD(real).view(-1)
+        errD_real = criterion(output, label)
+        errD_real.backward()
+        noise = torch.randn(BATCH, Z_DIM)
+        fake = netG(noise)
+        label.fill_(0.0)
+        output = netD(fake.detach()).view(-1)
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        self.optD.step()
+        # (2) update G: maximise log D(G(z)) (non-saturating), reusing the fake batch
+        netG.zero_grad()
+        label.fill_(1.0)
+        output = netD(fake).view(-1)
+        errG = criterion(output, label)
+        errG.backward()
+        self.optG.step()
+
+
+class ReferenceLoop:
+    """S independent reference GANs, stepped one after another."""
+
+    def __init__(self, S: int):
+        self.models = [ReferenceGAN(seed) for seed in range(S)]
+
+    def step(self) -> None:
+        for m in self.models:
+            m.step()
+
+
+# ----------------------------------------------------------------------------- FLOPs
+def _layer_macs(sizes: list[int]) -> list[int]:
+    return [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def flops_per_seed_step() -> dict[str, float]:
+    """Analytic matmul FLOPs of one seed-step (alternating, n_critic 1, fake batch reused).
+
+    F_G = 2·B·Σ fan_in·fan_out over G's layers (one forward), F_D likewise for D.
+    Nominal (forward + backward ≈ 3 × forward): G runs forward and backward once → 3·F_G;
+    D runs forward on real, on fake (D step) and on fake again (G step), each followed by a
+    backward pass → 3 × 3·F_D. Total = 3·F_G + 9·F_D.
+    """
+    f_g = 2 * BATCH * sum(_layer_macs([Z_DIM, *G_HIDDEN, DIM]))
+    f_d = 2 * BATCH * sum(_layer_macs([DIM, *D_HIDDEN, 1]))
+    # what autograd actually computes in ganbench's step: no gradient w.r.t. z (G's first
+    # layer input), no D weight gradients in the G step, no input gradients through D's first
+    # layer for the real batch / detached fake batch.
+    g_in_macs = _layer_macs([Z_DIM, *G_HIDDEN, DIM])
+    d_in_macs = _layer_macs([DIM, *D_HIDDEN, 1])
+    g_exact = f_g + f_g + 2 * BATCH * sum(g_in_macs[1:])  # fwd + weight grads + input grads
+    d_exact = (2 * f_d + 2 * f_d + 2 * 2 * BATCH * sum(d_in_macs[1:])  # D step: 2 fwd, 2 wgrad
+               + f_d + f_d)  # G step: fwd + input grads through every D layer
+    return {"F_G": f_g, "F_D": f_d, "nominal": 3 * f_g + 9 * f_d, "exact": g_exact + d_exact}
+
+
+# ----------------------------------------------------------------------------- matmul ceiling
+def matmul_shapes() -> list[tuple[str, int, int, int, bool, bool]]:
+    """(name, m, k, n, transpose A, transpose B) of G's big per-seed matmuls in one step."""
+    b, z, h = BATCH, Z_DIM, G_HIDDEN[0]
+    return [
+        ("fwd  x·W1   [512×256]·[256×128]", b, z, h, False, False),
+        ("fwd  h·W2   [512×128]·[128×128]", b, h, h, False, False),
+        ("wgrad xᵀ·g  [256×512]·[512×128]", z, b, h, True, False),
+        ("wgrad hᵀ·g  [128×512]·[512×128]", h, b, h, True, False),
+        ("igrad g·W2ᵀ [512×128]·[128×128]", b, h, h, False, True),
+        ("igrad g·W1ᵀ [512×128]·[128×256]", b, h, z, False, True),
+    ]
+
+
+def time_matmul(S: int, m: int, k: int, n: int, ta: bool, tb: bool, repeats: int,
+                min_time: float) -> float:
+    """Median GFLOP/s of ``S`` fp32 ``[m×k]·[k×n]`` products (mm for S=1, else bmm)."""
+    a = torch.randn(S, k, m).transpose(1, 2) if ta else torch.randn(S, m, k)
+    bm = torch.randn(S, n, k).transpose(1, 2) if tb else torch.randn(S, k, n)
+    out = torch.empty(S, m, n)
+    if S == 1:
+        a, bm, out = a[0], bm[0], out[0]
+        fn: Callable[[], Any] = lambda: torch.mm(a, bm, out=out)  # noqa: E731
+    else:
+        fn = lambda: torch.bmm(a, bm, out=out)  # noqa: E731
+    for _ in range(3):
+        fn()
+    # calibrate the inner count so one timing lasts about min_time
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-6)
+    inner = max(1, int(min_time / one))
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        dt = time.perf_counter() - t0
+        rates.append(2.0 * S * m * k * n * inner / dt / 1e9)
+    return statistics.median(rates)
+
+
+@dataclass
+class Ceiling:
+    rows: list[dict[str, Any]]
+    composite: dict[int, float]  # S -> GFLOP/s of the whole matmul mix
+    value: float                  # the ceiling used for utilisation
+    at: int
+
+
+def measure_ceiling(repeats: int, min_time: float) -> Ceiling:
+    rows = []
+    composite = {}
+    for S in (1, 8):
+        total_flop, total_time = 0.0, 0.0
+        for name, m, k, n, ta, tb in matmul_shapes():
+            g = time_matmul(S, m, k, n, ta, tb, repeats, min_time)
+            rows.append({"S": S, "shape": name, "gflops": g})
+            flop = 2.0 * m * k * n
+            total_flop += flop
+            total_time += flop / (g * 1e9)
+        composite[S] = total_flop / total_time / 1e9
+    at = max(composite, key=composite.get)
+    return Ceiling(rows, composite, composite[at], at)
+
+
+# ----------------------------------------------------------------------------- step timing
+def steps_for(S: int, quick: bool) -> int:
+    """Timed steps per repeat: ~200 for small S, fewer for large S (about 400-960 seed-steps)."""
+    if quick:
+        return 20 if S == 1 else 5
+    return 200 if S <= 2 else max(30, 400 // S)
+
+
+def warmup_for(S: int, quick: bool) -> int:
+    if quick:
+        return 3
+    return 20 if S <= 8 else 10
+
+
+def timed(fn: Callable[[], None], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - t0
+
+
+@dataclass
+class ScalingRow:
+    S: int
+    steps: int
+    warmup: int
+    gb: list[float] = field(default_factory=list)   # seed-steps/s per repeat
+    ref: list[float] = field(default_factory=list)
+    others: float = float("nan")  # share of the machine other processes used meanwhile
+
+    @property
+    def gb_med(self) -> float:
+        return statistics.median(self.gb)
+
+    @property
+    def ref_med(self) -> float:
+        return statistics.median(self.ref)
+
+    @property
+    def ratio(self) -> float:
+        """Median over repeats of the paired ratio ganbench / reference."""
+        return statistics.median(g / r for g, r in zip(self.gb, self.ref))
+
+
+def measure_scaling(S: int, threads: int, repeats: int, quick: bool) -> ScalingRow:
+    steps, warm = steps_for(S, quick), warmup_for(S, quick)
+    row = ScalingRow(S, steps, warm)
+    tr = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
+    ref = ReferenceLoop(S)
+    timed(tr.step, warm)
+    timed(ref.step, warm)
+    a = METER.snapshot()
+    for _ in range(repeats):  # interleaved, so bursts of machine load hit both alike
+        row.gb.append(S * steps / timed(tr.step, steps))
+        row.ref.append(S * steps / timed(ref.step, steps))
+    row.others = METER.others(a, METER.snapshot())
+    return row
+
+
+# ----------------------------------------------------------------------------- probe / unroll
+def measure_probes(S: int, steps: int, threads: int, repeats: int) -> dict[str, Any]:
+    spec = bench_spec(S, threads, steps=steps, eval_every=steps, log_every=50)
+    with_p, without = [], []
+    for _ in range(repeats):
+        without.append(S * steps / train_trial(spec, probes=False).wall_s)
+        with_p.append(S * steps / train_trial(spec, probes=True).wall_s)
+    a, b = statistics.median(with_p), statistics.median(without)
+    return {"S": S, "steps": steps, "repeats": repeats, "with": a, "without": b,
+            "gap_pct": 100.0 * (b - a) / b, "with_all": with_p, "without_all": without}
+
+
+def measure_unroll(S: int, threads: int, steps: int, repeats: int) -> dict[str, Any]:
+    from ganbench.remedies import REMEDIES
+
+    if "unrolled" not in REMEDIES:
+        return {"available": False, "why": "not in ganbench.remedies.REMEDIES"}
+    try:
+        spec_u = bench_spec(S, threads, remedies="{unrolled: {steps: 5}}")
+        tu = Trainer(spec_u, device=torch.device("cpu"))
+    except Exception as exc:  # report, never crash the bench
+        return {"available": False, "why": f"{type(exc).__name__}: {exc}"}
+    tp = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
+    timed(tp.step, 3)
+    timed(tu.step, 2)
+    plain, unrolled = [], []
+    for _ in range(repeats):
+        plain.append(timed(tp.step, steps) / steps)
+        unrolled.append(timed(tu.step, steps) / steps)
+    ratio = statistics.median(u / p for u, p in zip(unrolled, plain))
+    return {"available": True, "S": S, "steps": steps, "repeats": repeats,
+            "plain_ms": 1e3 * statistics.median(plain), "unrolled_ms": 1e3 * statistics.median(unrolled),
+            "ratio": ratio, "guide": 2 * 5 + 1}
+
+
+# ----------------------------------------------------------------------------- profile
+CATEGORIES = [
+    ("matmul (bmm/baddbmm/mm)", ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm")),
+    ("RNG (randn/randint)", ("aten::normal_", "aten::random_", "aten::randint", "aten::uniform_")),
+]
+
+
+def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
+    """Self-CPU time per category over ``steps`` Trainer.step() calls (torch.profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    tr = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
+    timed(tr.step, 5)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            tr.step()
+    events = prof.key_averages()
+    self_us = {e.key: e.self_cpu_time_total for e in events}
+    total_us = {e.key: e.cpu_time_total for e in events}
+    all_self = sum(self_us.values())
+    cats: dict[str, float] = {}
+    for name, ops in CATEGORIES:
+        cats[name] = sum(self_us.get(o, 0.0) for o in ops)
+    opt = sum(v for k, v in total_us.items() if k.startswith("Optimizer.step#"))
+    cats["optimizer step (Adam, incl. its ops)"] = opt
+    cats["other ops (activations, losses, copies, autograd)"] = max(
+        0.0, all_self - sum(cats.values()))
+    top = sorted(((k, v) for k, v in self_us.items() if not k.startswith("Optimizer.step#")
+                  and not k.startswith("autograd::") and not k.startswith("ProfilerStep")),
+                 key=lambda kv: -kv[1])[:6]
+    per = 1e-3 / steps  # µs total -> ms per step
+    return {"S": S, "steps": steps, "ms_per_step": all_self * per,
+            "categories": {k: v * per for k, v in cats.items()},
+            "top": [(k, v * per) for k, v in top]}
+
+
+# ----------------------------------------------------------------------------- machine
+def machine_info(threads: int) -> dict[str, str]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    m = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    blas = m.group(1) if m else "?"
+    return {
+        "cpu": cpu, "cores": f"{os.cpu_count()} logical ({usable} usable)",
+        "torch": torch.__version__, "blas": blas, "threads": str(threads),
+        "python": platform.python_version(),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+class CpuMeter:
+    """How much of the machine *other* processes used between ``start()`` and ``stop()``.
+
+    others = (Δ busy jiffies of the whole machine − Δ CPU time of this process) ÷
+    (Δ wall × cores). This process's CPU time includes its OpenMP threads' spin-waits, so the
+    figure is a lower bound on contention; anything well above 0 means the timings are depressed.
+    """
+
+    def __init__(self) -> None:
+        self.ncpu = os.cpu_count() or 1
+        self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._t0: tuple[float, float, float] | None = None
+
+    @staticmethod
+    def _busy_s(hz: int) -> float | None:
+        try:
+            f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        except OSError:
+            return None
+        v = [int(x) for x in f]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+        busy = sum(v[:8]) - idle  # user nice system idle iowait irq softirq steal
+        return busy / hz
+
+    def snapshot(self) -> tuple[float, float, float] | None:
+        b = self._busy_s(self.hz)
+        if b is None:
+            return None
+        return (b, time.process_time(), time.perf_counter())
+
+    def others(self, a: tuple[float, float, float] | None, b: tuple[float, float, float] | None) -> float:
+        """Fraction (0..1) of all cores used by other processes between two snapshots."""
+        if a is None or b is None or b[2] <= a[2]:
+            return float("nan")
+        frac = ((b[0] - a[0]) - (b[1] - a[1])) / ((b[2] - a[2]) * self.ncpu)
+        return min(1.0, max(0.0, frac))
+
+
+METER = CpuMeter()
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+# ----------------------------------------------------------------------------- output
+def fmt(x: float, nd: int = 1) -> str:
+    return f"{x:,.{nd}f}"
+
+
+def pct(x: float) -> str:
+    return "?" if math.isnan(x) else f"{100 * x:.0f}%"
+
+
+def scaling_table(rows: list[ScalingRow], fl: dict[str, float], ceiling: Ceiling) -> tuple[list[str], list[list[str]]]:
+    head = ["S", "steps × repeats", "ganbench seed-steps/s", "reference seed-steps/s",
+            "ratio gb/ref", "ganbench GFLOP/s", "utilisation", "reference GFLOP/s", "other load"]
+    body = []
+    for r in rows:
+        g_gf = r.gb_med * fl["nominal"] / 1e9
+        r_gf = r.ref_med * fl["nominal"] / 1e9
+        body.append([str(r.S), f"{r.steps} × {len(r.gb)}", fmt(r.gb_med), fmt(r.ref_med),
+                     f"{r.ratio:.2f}×", fmt(g_gf), f"{100 * g_gf / ceiling.value:.0f}%", fmt(r_gf), pct(r.others)])
+    return head, body
+
+
+def md_table(head: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+class Printer:
+    """rich when available, else plain text."""
+
+    def __init__(self) -> None:
+        try:
+            from rich.console import Console
+
+            self.console: Any = Console(width=None if sys.stdout.isatty() else 150)
+        except ImportError:  # pragma: no cover
+            self.console = None
+
+    def line(self, text: str = "") -> None:
+        if self.console is not None:
+            self.console.print(text, highlight=False)
+        else:
+            print(text)
+        sys.stdout.flush()
+
+    def table(self, title: str, head: list[str], body: list[list[str]]) -> None:
+        if self.console is not None:
+            from rich.table import Table
+
+            t = Table(title=title, title_justify="left")
+            for h in head:
+                t.add_column(h, justify="right")
+            for row in body:
+                t.add_row(*row)
+            self.console.print(t)
+        else:
+            print(title)
+            widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)]
+            print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
+            for row in body:
+                print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        sys.stdout.flush()
+
+
+def plot(rows: list[ScalingRow], path: Path, info: dict[str, str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    S = [r.S for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for label, get, marker in (("ganbench (seed axis, lockstep)", lambda r: r.gb, "o"),
+                               ("reference (DCGAN-tutorial loop, one model per seed)", lambda r: r.ref, "s")):
+        med = [statistics.median(get(r)) for r in rows]
+        lo = [min(get(r)) for r in rows]
+        hi = [max(get(r)) for r in rows]
+        ax.plot(S, med, marker=marker, label=label)
+        ax.fill_between(S, lo, hi, alpha=0.2)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(S)
+    ax.set_xticklabels([str(s) for s in S])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("seeds S")
+    ax.set_ylabel("seed-steps / s (median; band = min–max of repeats)")
+    ax.set_title(f"Ring, Metz et al. size, {info['threads']} threads — {info['cpu']}", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run: S in {1, 8}, few steps and repeats")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (default 3)")
+    ap.add_argument("--seeds", type=str, default=None, help="comma-separated S values (default 1,2,4,8,16,32)")
+    ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md",
+                    help="markdown output; the figure goes to <out dir>/benchmarks/seed_scaling.png")
+    ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler breakdown")
+    args = ap.parse_args(argv)
+
+    quick = args.quick
+    threads = args.threads
+    torch.set_num_threads(threads)
+    repeats = args.repeats or 3
+    s_values = ([int(s) for s in args.seeds.split(",")] if args.seeds
+                else ([1, 8] if quick else [1, 2, 4, 8, 16, 32]))
+    info = machine_info(threads)
+    load_start = loadavg()
+    t_start = time.perf_counter()
+    m0 = METER.snapshot()
+    time.sleep(1.0)
+    idle_others = METER.others(m0, METER.snapshot())
+    p = Printer()
+    p.line(f"[bold]ganbench bench[/bold]{' (quick)' if quick else ''} — {info['cpu']}, {info['cores']}, "
+           f"torch {info['torch']} ({info['blas']}), {threads} threads, {info['date']}, load {load_start}")
+    p.line(f"other processes used {pct(idle_others)} of the machine in the second before the bench"
+           + (" — [bold red]the machine is busy: timings will be depressed and noisy[/bold red]"
+              if idle_others > 0.1 else ""))
+    fl = flops_per_seed_step()
+
+    # 1. matmul ceiling ---------------------------------------------------------------------
+    ceiling = measure_ceiling(repeats=repeats, min_time=0.05 if quick else 0.25)
+    p.table("fp32 matmul at the ring G shapes (GFLOP/s, median)",
+            ["shape (per seed)", "S=1 torch.mm", "S=8 torch.bmm"],
+            [[name, fmt(next(r["gflops"] for r in ceiling.rows if r["S"] == 1 and r["shape"] == name)),
+              fmt(next(r["gflops"] for r in ceiling.rows if r["S"] == 8 and r["shape"] == name))]
+             for name, *_ in matmul_shapes()]
+            + [["whole mix (FLOP-weighted)", fmt(ceiling.composite[1]), fmt(ceiling.composite[8])]])
+    p.line(f"ceiling used for utilisation: {fmt(ceiling.value)} GFLOP/s (the mix at S={ceiling.at})")
+    p.line(f"FLOPs per seed-step: nominal 3·F_G + 9·F_D = {fl['nominal'] / 1e6:.1f} MFLOP "
+           f"(F_G = {fl['F_G'] / 1e6:.2f} M, F_D = {fl['F_D'] / 1e6:.3f} M); "
+           f"what autograd actually computes: {fl['exact'] / 1e6:.1f} MFLOP")
+
+    # 2-3. scaling --------------------------------------------------------------------------
+    rows: list[ScalingRow] = []
+    for S in s_values:
+        r = measure_scaling(S, threads, repeats, quick)
+        rows.append(r)
+        p.line(f"  S={S:>2}: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)}, "
+               f"ratio {r.ratio:.2f}×  [{r.steps} steps × {repeats}]")
+    head, body = scaling_table(rows, fl, ceiling)
+    p.table("seed-steps/s (median of repeats; ratio = median of paired ratios)", head, body)
+    for S in (1, 8):
+        r = next((x for x in rows if x.S == S), None)
+        if r is not None:
+            p.line(f"[bold]S={S}: ganbench {fmt(r.gb_med)} seed-steps/s vs reference {fmt(r.ref_med)} "
+                   f"→ {r.ratio:.2f}×[/bold]")
+
+    # 4. probes -----------------------------------------------------------------------------
+    probe_S = 8
+    probe_steps = 100 if quick else 400
+    probe_rep = 1 if quick else 3
+    pr = measure_probes(probe_S, probe_steps, threads, probe_rep)
+    p.line(f"probe cost (train_trial, S={probe_S}, {probe_steps} steps, log_every 50, one evaluation, "
+           f"median of {probe_rep}): with probes {fmt(pr['with'])} seed-steps/s, without "
+           f"{fmt(pr['without'])} → gap {pr['gap_pct']:+.1f}%")
+
+    # 5. unrolling --------------------------------------------------------------------------
+    un = measure_unroll(8, threads, steps=2 if quick else 6, repeats=1 if quick else repeats)
+    if un["available"]:
+        un_line = (f"unrolled (steps 5) at S=8: {un['unrolled_ms']:.0f} ms/step vs plain "
+                   f"{un['plain_ms']:.0f} ms/step → {un['ratio']:.1f}× (guide 2k+1 = {un['guide']})")
+    else:
+        un_line = f"unrolled: not available ({un['why']})"
+    p.line(un_line)
+
+    # 6. profile ----------------------------------------------------------------------------
+    profiles = []
+    if not args.no_profile:
+        for S in ((1, 8) if not quick else (8,)):
+            profiles.append(profile_step(S, threads, steps=5 if quick else 20))
+        for pf in profiles:
+            cats = ", ".join(f"{k} {v:.1f} ms ({100 * v / pf['ms_per_step']:.0f}%)"
+                             for k, v in pf["categories"].items())
+            p.line(f"profile S={pf['S']} ({pf['ms_per_step']:.1f} ms/step under the profiler): {cats}")
+
+    load_end = loadavg()
+    wall = time.perf_counter() - t_start
+    run_others = METER.others(m0, METER.snapshot())
+    p.line(f"bench wall time {wall:.0f} s; load average start {load_start}, end {load_end}; "
+           f"other processes used {pct(run_others)} of the machine during the bench")
+
+    # 7. files ------------------------------------------------------------------------------
+    out = args.out if args.out.is_absolute() else Path.cwd() / args.out
+    fig_rel = Path("benchmarks") / "seed_scaling.png"
+    plot(rows, out.parent / fig_rel, info)
+    md = render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
+                         load_start, load_end, wall, fig_rel, idle_others, run_others)
+    io.write_text(out, md)
+    p.line(f"wrote {out} and {out.parent / fig_rel}")
+    return 0
+
+
+def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
+                    load_start, load_end, wall, fig_rel, idle_others, run_others) -> str:
+    head, body = scaling_table(rows, fl, ceiling)
+    L: list[str] = []
+    L.append("# ganbench benchmarks")
+    L.append("")
+    L.append(f"Written by `make bench` (`benchmarks/bench.py{' --quick' if quick else ''}`)"
+             + (" — **quick smoke run, too short to quote**." if quick else "."))
+    L.append("Timings are what this machine did on this run; nothing here is asserted.")
+    L.append("")
+    L.append("| machine | |")
+    L.append("|---|---|")
+    for k, label in (("cpu", "CPU"), ("cores", "cores"), ("threads", "torch threads"),
+                     ("torch", "torch"), ("blas", "BLAS"), ("python", "Python"), ("date", "date")):
+        L.append(f"| {label} | {info[k]} |")
+    L.append(f"| load average (1/5/15 min) | start {load_start}, end {load_end} |")
+    L.append(f"| bench wall time | {wall:.0f} s |")
+    L.append(f"| CPU used by other processes | {pct(idle_others)} just before, {pct(run_others)} during the bench |")
+    L.append("")
+    L.append("**Configuration**: the 8-Gaussian ring at the size of Metz et al. (2016): z_dim 256, "
+             "G 256→128→128→2 and D 2→128→1 with ReLU, batch 512, non-saturating loss, "
+             "Adam lr 1e-4 betas (0.5, 0.999), alternating updates, n_critic 1, CPU, fp32. "
+             "The ganbench trial is built from suite text with `parse_suite`/`expand`.")
+    L.append("")
+    L.append("## Seed scaling")
+    L.append("")
+    L.append("*seed-steps/s* = S × timed steps ÷ seconds, for `Trainer.step()` (ganbench, all S seeds in "
+             "lockstep on the seed axis) and for a plain PyTorch reference written like the PyTorch "
+             "DCGAN tutorial (per seed: `nn.Sequential` of `nn.Linear`+`nn.ReLU`, default "
+             "`torch.optim.Adam`, `BCEWithLogitsLoss`, global RNG, D on real then on `fake.detach()`, "
+             "G step reusing the fake batch; the S models are stepped one after another inside each "
+             "step). Each S: one warm-up (20 steps for S ≤ 8, else 10), then "
+             f"{repeats} timed repeats, ganbench and reference interleaved so load bursts hit both. "
+             "Values are medians over repeats; the ratio is the median of the paired per-repeat ratios. "
+             "*other load* is the share of the machine's cores that other processes used while that "
+             "row was timed (from /proc/stat); well above 0% means that row is depressed by contention.")
+    L.append("")
+    L.append(md_table(head, body))
+    L.append("")
+    L.append(f"![]({fig_rel.as_posix()})")
+    L.append("")
+    for S in (1, 8):
+        r = next((x for x in rows if x.S == S), None)
+        if r is not None:
+            L.append(f"- **S={S}**: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)} "
+                     f"seed-steps/s → **{r.ratio:.2f}×** (repeats: ganbench "
+                     f"{', '.join(fmt(x, 0) for x in r.gb)}; reference {', '.join(fmt(x, 0) for x in r.ref)})")
+    L.append("")
+    L.append("## FLOPs and the matmul ceiling")
+    L.append("")
+    L.append("With F_G = 2·B·Σ fan_in·fan_out over G's layers (one forward pass) and F_D the same for D, "
+             "B = 512:")
+    L.append("")
+    L.append(f"- F_G = 2·512·(256·128 + 128·128 + 128·2) = {fl['F_G'] / 1e6:.2f} MFLOP, "
+             f"F_D = 2·512·(2·128 + 128·1) = {fl['F_D'] / 1e6:.3f} MFLOP.")
+    L.append("- Nominal FLOPs per seed-step (forward + backward ≈ 3 × forward): G forward+backward once "
+             "(3·F_G); D forward on the real batch, on the fake batch in the D step and on the fake batch "
+             "again in the G step, each with a backward pass (3 × 3·F_D): "
+             f"**3·F_G + 9·F_D = {fl['nominal'] / 1e6:.1f} MFLOP**. This is what the GFLOP/s columns use.")
+    L.append(f"- What autograd actually computes in ganbench's step is less, {fl['exact'] / 1e6:.1f} MFLOP "
+             "(no gradient w.r.t. z — G's widest input —, no D weight gradients in the G step); "
+             f"utilisation on that count is {fl['exact'] / fl['nominal']:.2f} × the figures above.")
+    L.append("")
+    L.append("fp32 matmul throughput at G's shapes (median of repeats, "
+             f"{threads} threads; S=8 is one `torch.bmm` over the seed axis, as ganbench runs it):")
+    L.append("")
+    crow = []
+    for name, *_ in matmul_shapes():
+        a = next(r["gflops"] for r in ceiling.rows if r["S"] == 1 and r["shape"] == name)
+        b = next(r["gflops"] for r in ceiling.rows if r["S"] == 8 and r["shape"] == name)
+        crow.append([f"`{name}`", fmt(a), fmt(b)])
+    crow.append(["whole mix, FLOP-weighted (time = Σ FLOP / rate)", fmt(ceiling.composite[1]),
+                 fmt(ceiling.composite[8])])
+    L.append(md_table(["shape (per seed)", "S=1 `torch.mm` GFLOP/s", "S=8 `torch.bmm` GFLOP/s"], crow))
+    L.append("")
+    L.append(f"**Ceiling** used for utilisation: {fmt(ceiling.value)} GFLOP/s (the whole mix at S={ceiling.at}, "
+             "the better of the two). Utilisation = achieved nominal GFLOP/s ÷ ceiling.")
+    L.append("")
+    L.append("## Probe cost")
+    L.append("")
+    L.append(f"`train_trial` at S={pr['S']}, {pr['steps']} steps, `log_every` 50, `eval_every` = steps (one "
+             f"evaluation at the end, included in both), median of {pr['repeats']} alternating runs; "
+             "seed-steps/s from the trial's wall time, nothing subtracted:")
+    L.append("")
+    L.append(md_table(["probes", "seed-steps/s", "runs"],
+                      [["`probes=True` (every 50 steps)", fmt(pr["with"]), ", ".join(fmt(x, 0) for x in pr["with_all"])],
+                       ["`probes=False`", fmt(pr["without"]), ", ".join(fmt(x, 0) for x in pr["without_all"])]]))
+    L.append("")
+    L.append(f"Gap: **{pr['gap_pct']:+.1f}%** (positive = probes slower).")
+    L.append("")
+    L.append("## Unrolling cost")
+    L.append("")
+    if un["available"]:
+        L.append(f"`remedies: {{unrolled: {{steps: 5}}}}` at S=8, {un['steps']} steps × {un['repeats']} "
+                 f"repeats interleaved with plain steps: {un['unrolled_ms']:.0f} ms/step vs "
+                 f"{un['plain_ms']:.0f} ms/step → **{un['ratio']:.1f}×** against the 2k+1 = "
+                 f"{un['guide']} guide.")
+    else:
+        L.append(un_line)
+    L.append("")
+    if profiles:
+        L.append("## Where a step's time goes")
+        L.append("")
+        L.append("torch.profiler over `Trainer.step()` calls: self CPU time of matmul and RNG ops, the "
+                 "total under `Optimizer.step` (Adam's own ops included), and the rest of all self time "
+                 "(activations, losses, copies, autograd bookkeeping). The profiler's own overhead "
+                 "inflates the totals a little.")
+        L.append("")
+        prow = []
+        for pf in profiles:
+            for k, v in pf["categories"].items():
+                prow.append([str(pf["S"]), k, f"{v:.2f}", f"{100 * v / pf['ms_per_step']:.0f}%"])
+        L.append(md_table(["S", "category", "ms / step", "share"], prow))
+        L.append("")
+        for pf in profiles:
+            L.append(f"- S={pf['S']} top ops (self ms/step): "
+                     + ", ".join(f"`{k}` {v:.2f}" for k, v in pf["top"]))
+        L.append("")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
