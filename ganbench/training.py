@@ -24,16 +24,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ganbench.analysis.coverage import coverage_metrics
-from ganbench.analysis.fidelity import gaussian_statistics, frechet_distance
 from ganbench.data.toy import DATASETS, ToyDataset
-from ganbench.nets.activations import ACTIVATIONS
-from ganbench.nets.mlp import DiracDiscriminator, DiracGenerator, SeededMLP, stream_seed
+from ganbench.nets.mlp import stream_seed
 from ganbench.objectives import LOSSES
 from ganbench.suite import TrialSpec
 
-#: Seed of the reference real samples used by the toy Fréchet distance (same for all trials).
-REAL_REFERENCE_SEED = 12345
+from ganbench.evaluation import REAL_REFERENCE_SEED  # noqa: E402,F401  (recorded in the manifest)
 #: Default Dirac-GAN step size h (Mescheder et al. 2018).
 DIRAC_DEFAULT_H = 0.2
 
@@ -111,18 +107,10 @@ class Trainer:
         for r in self.remedies:
             r.configure(build)
         self.build = build
-        if self.is_dirac:
-            self.G = DiracGenerator(S, p.theta0)
-            self.D = DiracDiscriminator(S, p.psi0)
-            self.z_dim = 1
-        else:
-            m = spec.model
-            act_g = ACTIVATIONS.get(m["generator"].get("activation") or m["activation"])
-            act_d = ACTIVATIONS.get(m["discriminator"].get("activation") or m["activation"])
-            self.z_dim = int(m["generator"]["z_dim"])
-            self.G = SeededMLP([self.z_dim, *m["generator"]["hidden"], dim], act_g, self.seeds, "g_init")
-            self.D = SeededMLP([dim * build.d_input_multiplier, *m["discriminator"]["hidden"], 1],
-                               act_d, self.seeds, "d_init", head_extra=build.d_head_extra)
+        from ganbench.nets.build import NET_BUILDERS
+
+        self.G, self.D, self.z_dim = NET_BUILDERS.get(self.dataset.kind)(spec.model, self.dataset,
+                                                                          self.seeds, build)
         self.lr_d, self.lr_g = build.lr_d, build.lr_g
         self.real_target = build.real_target
         self.G.to(self.device)
@@ -310,15 +298,13 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     tr = Trainer(spec)
-    ds = tr.dataset
-    budget, ev = spec.budget, spec.evaluation
+    from ganbench.evaluation import EVALUATORS
+
+    evaluator = EVALUATORS.get(tr.dataset.kind)(tr)
+    budget = spec.budget
     steps = int(budget["steps"])
     log_every = 1 if tr.is_dirac else int(budget["log_every"])
     eval_every = int(budget["eval_every"])
-    n_eval = int(budget["eval_samples"])
-    real_stats = None
-    if not tr.is_dirac:
-        real_stats = gaussian_statistics(ds.sample(n_eval, REAL_REFERENCE_SEED).numpy())
 
     history: list[dict[str, Any]] = []
     last_probe: dict[str, np.ndarray] = {}
@@ -327,23 +313,9 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
     steps_done = 0
 
     def evaluate(step: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        if tr.is_dirac:
-            for s in range(tr.S):
-                out.append({})
-            return out
-        samples = tr.generate(n_eval, step)
-        for s, seed in enumerate(tr.seeds):
-            x = samples[s]
-            final_samples[seed] = x.astype(np.float32)
-            if not tr.alive[s] or not np.isfinite(x).all():
-                out.append({"modes_covered": np.nan, "hq_fraction": np.nan, "reverse_kl": np.nan,
-                            "frechet_distance": np.nan})
-                continue
-            m = coverage_metrics(x, ds.centres, ds.std, ev["hq_std"], ev["min_count"])
-            m["frechet_distance"] = frechet_distance(real_stats, gaussian_statistics(x))
-            out.append(m)
-        return out
+        metrics, samples = evaluator.evaluate(step)
+        final_samples.update(samples)
+        return metrics
 
     for step in range(1, steps + 1):
         tr.step()
@@ -363,9 +335,7 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
             row = {"seed": seed, "step": step}
             row.update({k: float(v[s]) for k, v in pr.items()})
             if evals is not None:
-                row.update({k: v for k, v in evals[s].items() if k in
-                            ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance",
-                             "cell_entropy", "cells_occupied")})
+                row.update({k: v for k, v in evals[s].items() if k in evaluator.HISTORY_KEYS})
                 if tr.alive[s]:
                     last_eval[s] = evals[s]
             history.append(row)
@@ -378,7 +348,7 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
             rec = {"step": step, "seeds_alive": int(tr.alive.sum()),
                    "d_loss": float(np.nanmean(pr["d_loss"])) if finite.any() else float("nan"),
                    "g_loss": float(np.nanmean(pr["g_loss"])) if finite.any() else float("nan")}
-            if alive_rows and "modes_covered" in alive_rows[0]:
+            if alive_rows and "modes_covered" in alive_rows[0] and np.isfinite(alive_rows[0]["modes_covered"]):
                 rec["modes_covered"] = float(np.mean([e["modes_covered"] for e in alive_rows]))
             on_eval(rec)
         if not tr.alive.any():
@@ -395,11 +365,10 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
             "steps": steps_done if tr.alive[s] else int(tr.diverged_step[s]),
             "diverged_step": float(tr.diverged_step[s]),
         }
-        for k in ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "cell_entropy",
-                  "cells_occupied", "chance_coverage", "frechet_distance"):
+        for k in evaluator.FINAL_KEYS:
             row[k] = float(le.get(k, np.nan)) if status == "ok" else np.nan
-        if not tr.is_dirac:
-            row["modes_total"] = float(ds.n_modes)
+        if "modes_total" in evaluator.FINAL_KEYS:
+            row["modes_total"] = float(tr.dataset.n_modes)
         for k in ("d_loss", "g_loss", "g_grad_norm", "d_grad_norm", "d_real", "d_fake"):
             row[f"{k}_final"] = lp.get(k, np.nan) if status == "ok" else np.nan
         if tr.is_dirac:

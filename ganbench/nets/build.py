@@ -1,0 +1,33 @@
+"""Network builders, registered by dataset kind: ``toy2d`` → seed-axis MLPs, ``dirac`` → the
+Dirac-GAN's θ and ψ. A new data modality registers its builder here (one function)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from torch import nn
+
+from ganbench.nets.activations import ACTIVATIONS
+from ganbench.nets.mlp import DiracDiscriminator, DiracGenerator, SeededMLP
+from ganbench.registry import Registry
+
+#: ``builder(model_cfg, dataset, seeds, build) -> (G, D, z_dim)``
+NET_BUILDERS: Registry[Callable[..., tuple[nn.Module, nn.Module, int]]] = Registry("network builder")
+
+
+@NET_BUILDERS.register("toy2d", "seed-axis MLP generator and discriminator")
+def build_mlp(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
+    act_g = ACTIVATIONS.get(model["generator"].get("activation") or model["activation"])
+    act_d = ACTIVATIONS.get(model["discriminator"].get("activation") or model["activation"])
+    z_dim = int(model["generator"]["z_dim"])
+    dim = dataset.dim
+    G = SeededMLP([z_dim, *model["generator"]["hidden"], dim], act_g, seeds, "g_init")
+    D = SeededMLP([dim * build.d_input_multiplier, *model["discriminator"]["hidden"], 1],
+                  act_d, seeds, "d_init", head_extra=build.d_head_extra)
+    return G, D, z_dim
+
+
+@NET_BUILDERS.register("dirac", "Dirac-GAN: G emits θ, D(x) = ψ·x")
+def build_dirac(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
+    p = dataset.params
+    return DiracGenerator(len(seeds), p.theta0), DiracDiscriminator(len(seeds), p.psi0), 1
