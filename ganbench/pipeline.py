@@ -72,8 +72,8 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
         io.write_json(run_dir / "manifest.json", manifest)
     init_ray(address)
     results = run_trials(specs, run_dir, max_concurrent=max_concurrent, resume=resume,
-                         show_progress=show_progress)
-    trials, history, samples = collect(results, specs)
+                         show_progress=show_progress, sweep=suite.sweep)
+    trials, history, samples = collect(results, specs, suite.sweep)
     write_tables(run_dir, trials, history, samples)
     complete = bool(len(trials)) and not trials["status"].isin(["missing", "interrupted"]).any()
     manifest.update({

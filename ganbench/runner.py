@@ -53,7 +53,14 @@ def trainable(config: dict[str, Any]) -> None:
 
     from ganbench.training import train_trial
 
-    spec = TrialSpec.from_dict(config["spec"])
+    hp = dict(config.get("hp") or {})
+    spec_d = config["spec"]
+    applied: dict[str, bool] = {}
+    if hp:
+        from ganbench.sweep import apply_to_spec
+
+        spec_d, applied = apply_to_spec(spec_d, hp)
+    spec = TrialSpec.from_dict(spec_d)
     t0 = time.perf_counter()
     fail_at = _injected_failure(spec.trial_id)
 
@@ -75,7 +82,8 @@ def trainable(config: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         (d / "rows.json").write_text(json.dumps({"trial_id": spec.trial_id, "rows": rows,
-                                                 "device": device, **status}, default=float))
+                                                 "device": device, "hp": hp, "hp_applied": applied,
+                                                 **status}, default=float))
         pd.DataFrame(history).to_parquet(d / "history.parquet", index=False)
         np.savez(d / "samples.npz", **{f"seed{k}": v for k, v in samples.items()})
         tune.report({"done_trial": 1, "failed": int(status["failed"])},
@@ -143,7 +151,8 @@ def init_ray(address: str | None, num_cpus: int | None = None) -> None:
 
 
 def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | None = None,
-               resume: bool = False, show_progress: bool = True) -> Any:
+               resume: bool = False, show_progress: bool = True,
+               sweep: dict[str, Any] | None = None) -> Any:
     """Schedule ``specs`` with Ray Tune (Ray must be initialised); returns the ResultGrid."""
     from ray import tune
 
@@ -159,8 +168,20 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
                         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                         disable=not show_progress, transient=False)
     exp_path = Path(storage) / TUNE_NAME
+    from ganbench import sweep as sw
+
+    spaces = {k: sw.to_tune(v) for k, v in (sweep or {}).items() if k not in sw.RESERVED}
+    samples = int((sweep or {}).get("samples", 1))
+    total = len(specs) * samples * _grid_size(sweep)
+    param_space: dict[str, Any] = {"spec": tune.grid_search([s.to_dict() for s in specs])}
+    search_alg = None
+    if spaces:
+        from ray.tune.search import BasicVariantGenerator
+
+        param_space["hp"] = spaces
+        search_alg = BasicVariantGenerator(random_state=int((sweep or {}).get("seed", 0)))
     with progress:
-        task = progress.add_task("trials", total=len(specs))
+        task = progress.add_task("trials", total=total)
         _PROGRESS["bar"] = (progress, task)
         callbacks = [_make_progress_callback()]
         if resume and tune.Tuner.can_restore(str(exp_path)):
@@ -176,9 +197,10 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
         else:
             tuner = tune.Tuner(
                 fn,
-                param_space={"spec": tune.grid_search([s.to_dict() for s in specs])},
+                param_space=param_space,
                 tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
-                                            trial_dirname_creator=_trial_dirname),
+                                            trial_dirname_creator=_trial_dirname,
+                                            num_samples=samples, search_alg=search_alg),
                 run_config=tune.RunConfig(name=TUNE_NAME, storage_path=storage, verbose=0,
                                           callbacks=callbacks),
             )
@@ -188,19 +210,51 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
             _PROGRESS.pop("bar", None)
 
 
-def collect(results: Any, specs: list[TrialSpec]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
-    """Turn a ResultGrid into ``(trials, history, samples)``; samples keyed by file stem."""
+def _grid_size(sweep: dict[str, Any] | None) -> int:
+    n = 1
+    for k, v in (sweep or {}).items():
+        if isinstance(v, dict) and "grid" in v:
+            n *= len(v["grid"])
+    return n
+
+
+def _ray_order(res: Any) -> tuple[int, str]:
+    """Generation order of a Tune trial (its id ends in a zero-padded counter)."""
+    rid = str((res.metrics or {}).get("trial_id") or Path(str(res.path)).name.rsplit("_", 1)[-1])
+    tail = rid.rsplit("_", 1)[-1]
+    return (int(tail) if tail.isdigit() else 1 << 30, rid)
+
+
+def collect(results: Any, specs: list[TrialSpec], sweep: dict[str, Any] | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """Turn a ResultGrid into ``(trials, history, samples)``; samples keyed by file stem.
+
+    With a sweep, each dataset × combo has several hyperparameter samples, numbered
+    ``hp_id`` 0, 1, ... in Tune's generation order; their settings are ``hp.<path>`` columns.
+    """
+    from ganbench.sweep import RESERVED
+
     by_id = {s.trial_id: s for s in specs}
+    swept = [k for k in (sweep or {}) if k not in RESERVED]
+    expected = int((sweep or {}).get("samples", 1)) * _grid_size(sweep) if swept else 1
     trial_rows: list[dict[str, Any]] = []
     hist_frames: list[pd.DataFrame] = []
     samples: dict[str, np.ndarray] = {}
-    seen: set[str] = set()
-    for res in results:
-        spec_d = (res.config or {}).get("spec", {})
-        tid = spec_d.get("trial_id")
+    count: dict[str, int] = {}
+    for res in sorted(results, key=_ray_order):
+        cfg = res.config or {}
+        tid = cfg.get("spec", {}).get("trial_id")
         if tid not in by_id:
             continue
         spec = by_id[tid]
+        hp_id = count.get(tid, 0)
+        count[tid] = hp_id + 1
+        base = {"dataset": spec.dataset, "combo": spec.combo}
+        if swept:
+            base["hp_id"] = hp_id
+            for k in swept:
+                base[f"hp.{k}"] = (cfg.get("hp") or {}).get(k, np.nan)
+        stem = f"{spec.dataset}__{spec.combo}" + (f"__hp{hp_id}" if swept else "")
         ckpt = res.checkpoint
         if ckpt is None:
             if res.error is not None:
@@ -208,9 +262,7 @@ def collect(results: Any, specs: list[TrialSpec]) -> tuple[pd.DataFrame, pd.Data
             else:
                 status, err = "interrupted", "trial was interrupted before it finished"
             for s in spec.seeds:
-                trial_rows.append({"dataset": spec.dataset, "combo": spec.combo, "seed": s,
-                                   "status": status, "error": err, "steps": 0})
-            seen.add(tid)
+                trial_rows.append({**base, "seed": s, "status": status, "error": err, "steps": 0})
             continue
         with ckpt.as_directory() as d:
             d = Path(d)
@@ -218,31 +270,37 @@ def collect(results: Any, specs: list[TrialSpec]) -> tuple[pd.DataFrame, pd.Data
             hist = pd.read_parquet(d / "history.parquet")
             with np.load(d / "samples.npz", allow_pickle=False) as npz:
                 for key in npz.files:
-                    seed = int(key[4:])
-                    samples[f"{spec.dataset}__{spec.combo}__seed{seed}"] = npz[key]
+                    samples[f"{stem}__seed{int(key[4:])}"] = npz[key]
+        applied = meta.get("hp_applied") or {}
+        for k in swept:
+            if applied.get(k) is False:
+                base[f"hp.{k}"] = np.nan
         for row in meta["rows"]:
-            trial_rows.append({"dataset": spec.dataset, "combo": spec.combo, **row,
-                               "device": meta.get("device", "")})
+            trial_rows.append({**base, **row, "device": meta.get("device", "")})
         if len(hist):
-            hist.insert(0, "combo", spec.combo)
-            hist.insert(0, "dataset", spec.dataset)
+            for pos, (k, v) in enumerate(base.items()):
+                if not k.startswith("hp."):
+                    hist.insert(pos, k, v)
             hist_frames.append(hist)
-        seen.add(tid)
-    for tid, spec in by_id.items():  # trials Ray never ran (e.g. interrupted)
-        if tid not in seen:
+    for tid, spec in by_id.items():  # trials Ray never created (e.g. interrupted early)
+        for hp_id in range(count.get(tid, 0), expected):
             for s in spec.seeds:
-                trial_rows.append({"dataset": spec.dataset, "combo": spec.combo, "seed": s,
-                                   "status": "missing", "error": "trial did not run", "steps": 0})
-    trials = pd.DataFrame(trial_rows)
+                row = {"dataset": spec.dataset, "combo": spec.combo, "seed": s, "status": "missing",
+                       "error": "trial did not run", "steps": 0}
+                if swept:
+                    row["hp_id"] = hp_id
+                trial_rows.append(row)
     order = {s.trial_id: i for i, s in enumerate(specs)}
+    keys = ["_o"] + (["hp_id"] if swept else [])
+    trials = pd.DataFrame(trial_rows)
     if len(trials):
         trials["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(trials["dataset"], trials["combo"])]
-        trials = trials.sort_values(["_o", "seed"], kind="stable").drop(columns="_o").reset_index(drop=True)
+        trials = trials.sort_values(keys + ["seed"], kind="stable").drop(columns="_o").reset_index(drop=True)
     history = pd.concat(hist_frames, ignore_index=True) if hist_frames else pd.DataFrame(
         columns=["dataset", "combo", "seed", "step"])
     if len(history):
         history["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(history["dataset"], history["combo"])]
-        history = history.sort_values(["_o", "seed", "step"], kind="stable").drop(columns="_o").reset_index(drop=True)
+        history = history.sort_values(keys + ["seed", "step"], kind="stable").drop(columns="_o").reset_index(drop=True)
     return trials, history, samples
 
 
@@ -258,7 +316,7 @@ def write_tables(run_dir: Path, trials: pd.DataFrame, history: pd.DataFrame,
                  samples: dict[str, np.ndarray]) -> None:
     """Write trials.csv/.parquet, history.parquet and samples/*.npy atomically."""
     for col in TRIAL_COLUMNS:
-        if col not in trials.columns:
+        if col not in trials.columns and col != "hp_id":
             trials[col] = "" if col in ("error", "device", "status") else np.nan
     extra = [c for c in trials.columns if c not in TRIAL_COLUMNS]
     trials = trials[TRIAL_COLUMNS + extra]

@@ -116,6 +116,7 @@ class Suite(Strict):
     resources: Resources = Field(default_factory=Resources)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    sweep: dict[str, Any] | None = None
 
     @field_validator("name")
     @classmethod
@@ -273,11 +274,84 @@ def _semantic_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[
         for ds_name in suite.datasets:
             for field_path, msg in check_combo(suite, name, resolved, ds_name):
                 add(base + tuple(field_path), msg)
+    if suite.sweep is not None and not problems:
+        problems += _sweep_problems(suite, lines)
     # keep one line per problem even where several datasets trip the same rule
     unique: dict[str, Problem] = {}
     for p in problems:
         unique.setdefault(str(p), p)
     return list(unique.values())
+
+
+def validate_spec_dict(spec: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Re-validate a (possibly swept) TrialSpec dict: ``[(path, message)]``."""
+    from ganbench.compat import check_combo
+    from ganbench.remedies import REMEDIES
+
+    out: list[tuple[tuple[Any, ...], str]] = []
+    checks = [(("optimizer",), Optimizer, spec["optimizer"]), (("model",), Model, spec["model"]),
+              (("dataset",), DATASETS.get(spec["dataset"]).Params, spec["dataset_params"])]
+    checks += [(("remedies", r), REMEDIES.get(r).Params, p or {}) for r, p in spec["remedies"].items()]
+    for path, cls, data in checks:
+        try:
+            cls.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown field"
+                out.append((path + _loc_path(tuple(err["loc"])), msg))
+    if not isinstance(spec["n_critic"], int) or not 0 < spec["n_critic"] <= 100:
+        out.append((("n_critic",), "n_critic must be an integer in 1..100"))
+    if spec["model"].get("activation") not in ACTIVATIONS:
+        out.append((("activation",), ACTIVATIONS.unknown_message(spec["model"].get("activation"))))
+    if not out:
+        out += [(tuple(p), m) for p, m in check_combo(None, spec["combo"], spec, spec["dataset"])]
+    return out
+
+
+def _sweep_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    from ganbench import sweep as sw
+
+    problems: list[Problem] = []
+
+    def add(path: tuple[Any, ...], msg: str) -> None:
+        problems.append(Problem(".".join(map(str, path)), line_for(lines, path), msg))
+
+    block = suite.sweep or {}
+    samples = block.get("samples", 1)
+    if not isinstance(samples, int) or isinstance(samples, bool) or not 0 < samples <= 10_000:
+        add(("sweep", "samples"), "samples must be an integer in 1..10000")
+    seed = block.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        add(("sweep", "seed"), "seed must be a non-negative integer")
+    spaces = {k: v for k, v in block.items() if k not in sw.RESERVED}
+    if not spaces:
+        add(("sweep",), "a sweep needs at least one dotted field with a search space")
+    specs = expand(suite)
+    for path, space in spaces.items():
+        msgs = sw.space_problems(str(path), space)
+        for m in msgs:
+            add(("sweep", path), m)
+        if msgs:
+            continue
+        touched = False
+        for value in sw.endpoint_values(space):
+            for spec in specs:
+                try:
+                    swept, applied = sw.apply_to_spec(spec.to_dict(), {path: value})
+                except (KeyError, IndexError, TypeError):
+                    add(("sweep", path), f"{path!r} is not a field of the {spec.combo!r} trial")
+                    break
+                if not applied.get(path):
+                    continue
+                touched = True
+                for fpath, msg in validate_spec_dict(swept):
+                    add(("sweep", path), f"value {value!r} is invalid for {'.'.join(map(str, fpath))} "
+                        f"({spec.combo}): {msg}")
+        if not touched and not any(p.path == f"sweep.{path}" for p in problems):
+            add(("sweep", path), f"{path!r} applies to no combo of this suite")
+    return problems
 
 
 def parse_suite(text: str | bytes) -> Suite:
