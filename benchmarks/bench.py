@@ -546,6 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=str, default=None, help="comma-separated S values (default 1,2,4,8,16,32)")
     ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md",
                     help="markdown output; the figure goes to <out dir>/benchmarks/seed_scaling.png")
+    ap.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
+                    help="wait up to this long for other processes to use < 10%% of the machine "
+                         "before starting (default 180, quick 0)")
     ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler breakdown")
     args = ap.parse_args(argv)
 
@@ -556,12 +559,23 @@ def main(argv: list[str] | None = None) -> int:
     s_values = ([int(s) for s in args.seeds.split(",")] if args.seeds
                 else ([1, 8] if quick else [1, 2, 4, 8, 16, 32]))
     info = machine_info(threads)
+    p = Printer()
+    wait = args.wait_quiet if args.wait_quiet is not None else (0.0 if quick else 180.0)
+    waited = 0.0
+    while True:
+        m0 = METER.snapshot()
+        time.sleep(1.0)
+        idle_others = METER.others(m0, METER.snapshot())
+        if not (idle_others > 0.1) or waited >= wait:
+            break
+        if waited == 0:
+            p.line(f"other processes use {pct(idle_others)} of the machine; waiting up to {wait:.0f} s "
+                   "for it to be quiet (--wait-quiet)")
+        time.sleep(4.0)
+        waited += 5.0
     load_start = loadavg()
     t_start = time.perf_counter()
     m0 = METER.snapshot()
-    time.sleep(1.0)
-    idle_others = METER.others(m0, METER.snapshot())
-    p = Printer()
     p.line(f"[bold]ganbench bench[/bold]{' (quick)' if quick else ''} — {info['cpu']}, {info['cores']}, "
            f"torch {info['torch']} ({info['blas']}), {threads} threads, {info['date']}, load {load_start}")
     p.line(f"other processes used {pct(idle_others)} of the machine in the second before the bench"
@@ -636,14 +650,14 @@ def main(argv: list[str] | None = None) -> int:
     fig_rel = Path("benchmarks") / "seed_scaling.png"
     plot(rows, out.parent / fig_rel, info)
     md = render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
-                         load_start, load_end, wall, fig_rel, idle_others, run_others)
+                         load_start, load_end, wall, fig_rel, idle_others, run_others, waited)
     io.write_text(out, md)
     p.line(f"wrote {out} and {out.parent / fig_rel}")
     return 0
 
 
 def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
-                    load_start, load_end, wall, fig_rel, idle_others, run_others) -> str:
+                    load_start, load_end, wall, fig_rel, idle_others, run_others, waited) -> str:
     head, body = scaling_table(rows, fl, ceiling)
     L: list[str] = []
     L.append("# ganbench benchmarks")
@@ -659,7 +673,8 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
         L.append(f"| {label} | {info[k]} |")
     L.append(f"| load average (1/5/15 min) | start {load_start}, end {load_end} |")
     L.append(f"| bench wall time | {wall:.0f} s |")
-    L.append(f"| CPU used by other processes | {pct(idle_others)} just before, {pct(run_others)} during the bench |")
+    L.append(f"| CPU used by other processes | {pct(idle_others)} just before"
+             f"{f' (after waiting {waited:.0f} s)' if waited else ''}, {pct(run_others)} during the bench |")
     L.append("")
     L.append("**Configuration**: the 8-Gaussian ring at the size of Metz et al. (2016): z_dim 256, "
              "G 256→128→128→2 and D 2→128→1 with ReLU, batch 512, non-saturating loss, "

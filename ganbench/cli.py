@@ -43,9 +43,16 @@ def validate(suite: Path = typer.Argument(..., help="Path of the suite YAML file
     (field path and line) and exits with code 2."""
     from ganbench.suite import expand
 
+    from ganbench.sweep import grid_size as _grid_size
+
     s, _ = _load(suite)
     specs = expand(s)
-    console.print(f"ok: {len(specs)} trials, {s.seeds} seeds each", highlight=False)
+    if s.sweep:
+        per = int(s.sweep.get("samples", 1)) * _grid_size(s.sweep)
+        console.print(f"ok: {len(specs) * per} trials ({len(specs)} dataset × combo × {per} "
+                      f"hyperparameter samples), {s.seeds} seeds each", highlight=False)
+    else:
+        console.print(f"ok: {len(specs)} trials, {s.seeds} seeds each", highlight=False)
 
 
 @app.command()

@@ -210,12 +210,7 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
             _PROGRESS.pop("bar", None)
 
 
-def _grid_size(sweep: dict[str, Any] | None) -> int:
-    n = 1
-    for k, v in (sweep or {}).items():
-        if isinstance(v, dict) and "grid" in v:
-            n *= len(v["grid"])
-    return n
+from ganbench.sweep import grid_size as _grid_size  # noqa: E402
 
 
 def _ray_order(res: Any) -> tuple[int, str]:

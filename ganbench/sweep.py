@@ -109,3 +109,12 @@ def apply_to_spec(spec: dict[str, Any], values: dict[str, Any]) -> tuple[dict[st
                 target[segs[-1]] = value
         applied[path] = True
     return out, applied
+
+
+def grid_size(sweep: dict[str, Any] | None) -> int:
+    """How many grid points the sweep's ``grid`` spaces make (1 without grids)."""
+    n = 1
+    for v in (sweep or {}).values():
+        if isinstance(v, dict) and "grid" in v:
+            n *= len(v["grid"])
+    return n
