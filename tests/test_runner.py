@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,7 @@ RUN_FILES = ["report.html", "suite.yaml", "manifest.json", "trials.parquet", "tr
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, RAY_TMPDIR=str(cwd / "raytmp"))
-    (cwd / "raytmp").mkdir(exist_ok=True)
+    env = dict(os.environ, RAY_TMPDIR=tempfile.mkdtemp(prefix="rt", dir="/tmp"))
     return subprocess.run([sys.executable, "-m", "ganbench", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 
