@@ -124,3 +124,23 @@ def test_run_refuses_unwritable_out_before_training(tmp_path):
     proc = _run(["run", str(suite), "--out", str(blocker / "sub"), "--quiet"], tmp_path)
     assert proc.returncode == 2
     assert "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_failing_trial_is_recorded_and_suite_goes_on(tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE)
+    env_extra = {"GANBENCH_INJECT_FAILURE": "ring__minimax@30"}
+    env = dict(os.environ, RAY_TMPDIR=tempfile.mkdtemp(prefix="rt", dir="/tmp"), **env_extra)
+    proc = subprocess.run([sys.executable, "-m", "ganbench", "run", str(suite), "--out",
+                           str(tmp_path / "out"), "--quiet"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    trials = pd.read_parquet(tmp_path / "out" / "trials.parquet")
+    bad = trials[(trials.dataset == "ring") & (trials.combo == "minimax")]
+    assert (bad.status == "failed").all()
+    assert bad.error.str.contains("injected failure at step 30").all()
+    assert (trials.drop(bad.index).status == "ok").all()
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "injected failure at step 30" in html
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
