@@ -150,7 +150,7 @@ def _print_summary(run_dir: Path) -> None:
     table = Table(title="summary (mean [95% CI] over seeds)")
     for col in ("dataset", "combo", "n"):
         table.add_column(col)
-    metrics = [m for m in ("modes_covered", "hq_fraction", "frechet_distance", "dist_final")
+    metrics = [m for m in ("modes_covered", "hq_fraction", "frechet_distance", "fid", "dist_final")
                if f"{m}_mean" in df and df[f"{m}_mean"].notna().any()]
     for m in metrics:
         table.add_column(m, justify="right")
@@ -171,6 +171,10 @@ def report(run_dir: Path = typer.Argument(..., help="A run folder written by 'ga
     if not run_dir.is_dir():
         err_console.print(f"error: {run_dir} is not a folder")
         raise typer.Exit(2)
+    from ganbench.report.build import load_run
+
+    for warning in load_run(run_dir).warnings:
+        err_console.print(f"warning: {warning}", markup=False, highlight=False)
     path = build_report(run_dir)
     console.print(f"report: {path}", highlight=False)
 

@@ -61,6 +61,12 @@ def trainable(config: dict[str, Any]) -> None:
 
         spec_d, applied = apply_to_spec(spec_d, hp)
     spec = TrialSpec.from_dict(spec_d)
+    with tempfile.TemporaryDirectory() as tmp:
+        meta = _reuse_finished(Path(tmp), spec.trial_id)
+        if meta is not None:  # finished before the driver was killed: report it, do not rerun
+            tune.report({"done_trial": 1, "failed": int(bool(meta.get("failed")))},
+                        checkpoint=tune.Checkpoint.from_directory(tmp))
+            return
     t0 = time.perf_counter()
     fail_at = _injected_failure(spec.trial_id)
 
@@ -83,6 +89,7 @@ def trainable(config: dict[str, Any]) -> None:
         d = Path(tmp)
         (d / "rows.json").write_text(json.dumps({"trial_id": spec.trial_id, "rows": rows,
                                                  "device": device, "hp": hp, "hp_applied": applied,
+                                                 "node_id": _node_id(),
                                                  **status}, default=float))
         pd.DataFrame(history).to_parquet(d / "history.parquet", index=False)
         np.savez(d / "samples.npz", **{f"seed{k}": v for k, v in samples.items()})
@@ -101,6 +108,56 @@ def _injected_failure(trial_id: str) -> int | None:
         tid, _, step = item.partition("@")
         if tid == trial_id:
             return int(step or 0)
+    return None
+
+
+def _node_id() -> str:
+    """The Ray node this trial runs on (recorded in the checkpoint's rows.json)."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+    except Exception:
+        return ""
+
+
+_ARTIFACTS = ("rows.json", "history.parquet", "samples.npz")
+
+
+def _reuse_finished(dest: Path, trial_id: str) -> dict[str, Any] | None:
+    """Copy into ``dest`` the artifacts this trial already checkpointed before its driver died.
+
+    Tune snapshots its experiment state only every ~10 s, so a trial that finished just before
+    the driver was SIGKILLed is restored as unfinished. Its final checkpoint is in its trial
+    folder on storage all the same: reuse it (after checking every file reads back) instead
+    of training again. Returns the checkpoint's rows.json, or None to train.
+    """
+    try:
+        import pyarrow.fs as pafs
+        from ray.train._internal.session import get_session
+
+        storage = get_session().storage
+        fs = storage.storage_filesystem
+        infos = fs.get_file_info(pafs.FileSelector(storage.trial_fs_path, allow_not_found=True))
+        ckpts = sorted(i.path for i in infos if i.type == pafs.FileType.Directory
+                       and i.base_name.startswith("checkpoint_"))
+        for ckpt in reversed(ckpts):
+            try:
+                for name in _ARTIFACTS:
+                    with fs.open_input_stream(f"{ckpt}/{name}") as src:
+                        (dest / name).write_bytes(src.read())
+                meta = json.loads((dest / "rows.json").read_text())
+                pd.read_parquet(dest / "history.parquet")
+                with np.load(dest / "samples.npz", allow_pickle=False) as npz:
+                    [npz[k] for k in npz.files]
+                if meta.get("trial_id") == trial_id and "rows" in meta:
+                    return meta
+            except Exception:
+                pass
+            for name in _ARTIFACTS:
+                (dest / name).unlink(missing_ok=True)
+    except Exception:
+        pass
     return None
 
 

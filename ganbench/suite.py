@@ -56,10 +56,26 @@ class GeneratorSpec(NetSpec):
     z_dim: int = Field(256, gt=0, le=65536)
 
 
+class ConvSpec(Strict):
+    """DCGAN-style conv nets for image datasets (:mod:`ganbench.nets.conv`)."""
+
+    width_g: int = Field(64, gt=0, le=4096, description="channels of G's last hidden layer (doubling towards z)")
+    width_d: int = Field(64, gt=0, le=4096, description="channels of D's first layer (doubling with depth)")
+    batchnorm_g: bool = Field(True, description="batch norm after G's hidden layers")
+    activation_g: str = Field("relu", description="G's hidden activation (unless generator.activation is set)")
+    activation_d: str = Field("leaky_relu", description="D's hidden activation (unless discriminator.activation is set)")
+
+
 class Model(Strict):
+    """Networks. ``kind: auto`` builds conv nets for image datasets and MLPs otherwise;
+    ``generator.hidden``/``discriminator.hidden``/``activation`` shape the MLPs, ``conv`` the
+    conv nets, and ``generator.z_dim`` is the latent size of both."""
+
+    kind: Literal["auto", "mlp", "conv"] = "auto"
     generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
     discriminator: NetSpec = Field(default_factory=NetSpec)
     activation: str = "relu"
+    conv: ConvSpec = Field(default_factory=ConvSpec)
 
 
 class Optimizer(Strict):
@@ -103,6 +119,27 @@ class Evaluation(Strict):
     min_count: int = Field(1, gt=0, description="high-quality samples a mode needs to count as covered")
 
 
+class Fidelity(Strict):
+    """FID / KID / precision-recall of image datasets through torch-fidelity
+    (:mod:`ganbench.analysis.fidelity`)."""
+
+    extractor: Literal["auto", "digits", "inception-v3-compat"] = Field(
+        "auto", description="auto: digits for digits/stacked_digits, inception-v3-compat otherwise")
+    feature_extractor_weights_path: str | None = Field(
+        None, description="local weights file of the extractor (offline Inception; default "
+                          "$GANBENCH_INCEPTION_WEIGHTS, then torch hub's cache)")
+    samples: int = Field(2000, ge=2, le=1_000_000, description="generated and real samples per FID/KID/PR")
+    fid: bool = True
+    kid: bool = True
+    prc: bool = Field(True, description="precision and recall (Kynkäänniemi et al. 2019)")
+    kid_subset_size: int = Field(1000, ge=2, le=1_000_000)
+    kid_subsets: int = Field(100, ge=1, le=100_000)
+    prc_neighborhood: int = Field(3, ge=1, le=1000)
+    eval_every: int | None = Field(None, gt=0, description="compute at evaluations whose step is a "
+                                   "multiple of this (default: every evaluation); always at the end")
+    batch_size: int = Field(256, ge=1, le=65536, description="feature-extraction batch size")
+
+
 class Suite(Strict):
     name: str
     description: str = Field("", max_length=20_000)
@@ -117,11 +154,12 @@ class Suite(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     evaluation: Evaluation = Field(default_factory=Evaluation)
     sweep: dict[str, Any] | None = None
+    fidelity: Fidelity = Field(default_factory=Fidelity)
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not NAME_RE.match(v) or ".." in v:
+        if not NAME_RE.fullmatch(v) or ".." in v:
             raise ValueError("name must be 1-64 characters of letters, digits, '_', '-', '.' "
                              "(it names the output folder), starting with a letter or digit")
         return v
@@ -130,7 +168,7 @@ class Suite(Strict):
     @classmethod
     def _combo_names(cls, v: dict[str, Combo]) -> dict[str, Combo]:
         for k in v:
-            if not NAME_RE.match(str(k)) or ".." in str(k):
+            if not NAME_RE.fullmatch(str(k)) or ".." in str(k):
                 raise ValueError(f"combo name {k!r} must be letters, digits, '_', '-', '.'")
         return v
 
@@ -165,6 +203,7 @@ class TrialSpec:
     cpus: float = 1.0
     gpus: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
+    fidelity: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -244,9 +283,12 @@ def _semantic_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[
             problems += _pydantic_problems(exc, path, lines)
     for act_path, act in [(("model", "activation"), suite.model.activation),
                           (("model", "generator", "activation"), suite.model.generator.activation),
-                          (("model", "discriminator", "activation"), suite.model.discriminator.activation)]:
+                          (("model", "discriminator", "activation"), suite.model.discriminator.activation),
+                          (("model", "conv", "activation_g"), suite.model.conv.activation_g),
+                          (("model", "conv", "activation_d"), suite.model.conv.activation_d)]:
         if act is not None and act not in ACTIVATIONS:
             add(act_path, ACTIVATIONS.unknown_message(act))
+    problems += _fidelity_problems(suite, lines)
     for name, combo in suite.combos.items():
         base = ("combos", name)
         before = len(problems)
@@ -260,6 +302,11 @@ def _semantic_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[
                 model_cls.model_validate(resolved[block])
             except ValidationError as exc:
                 problems += _pydantic_problems(exc, base + (block,), lines)
+        conv_over = (combo.model or {}).get("conv")
+        for key in ("activation_g", "activation_d"):
+            act = conv_over.get(key) if isinstance(conv_over, dict) else None
+            if isinstance(act, str) and act not in ACTIVATIONS:
+                add(base + ("model", "conv", key), ACTIVATIONS.unknown_message(act))
         for r_name, r_params in combo.remedies.items():
             rpath = base + ("remedies", r_name)
             if r_name not in REMEDIES:
@@ -354,6 +401,29 @@ def _sweep_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[Pro
     return problems
 
 
+def _fidelity_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    """The ``fidelity`` block against its sample count (only where an image dataset uses it)."""
+    if not any(d in DATASETS and DATASETS.get(d).kind == "image" for d in suite.datasets):
+        return []
+    f = suite.fidelity
+    out: list[Problem] = []
+
+    def add(path: tuple[Any, ...], msg: str) -> None:
+        out.append(Problem(".".join(map(str, path)), line_for(lines, path), msg))
+
+    if f.kid and f.kid_subset_size > f.samples:
+        add(("fidelity", "kid_subset_size"),
+            f"kid_subset_size {f.kid_subset_size} exceeds fidelity.samples {f.samples}: KID draws "
+            "subsets of this size from each sample set; lower kid_subset_size or raise samples")
+    if f.prc and f.prc_neighborhood >= f.samples:
+        add(("fidelity", "prc_neighborhood"),
+            f"prc_neighborhood {f.prc_neighborhood} must be below fidelity.samples {f.samples}")
+    path = f.feature_extractor_weights_path
+    if path is not None and not Path(path).expanduser().is_file():
+        add(("fidelity", "feature_extractor_weights_path"), f"no such file: {path}")
+    return out
+
+
 def parse_suite(text: str | bytes) -> Suite:
     """Validate suite text; raise :class:`SuiteError` listing every problem."""
     data, lines = load_yaml(text)
@@ -437,5 +507,6 @@ def expand(suite: Suite) -> list[TrialSpec]:
                 budget=suite.budget.model_dump(), evaluation=suite.evaluation.model_dump(),
                 seeds=seeds, device=suite.device,
                 cpus=suite.resources.cpus_per_trial, gpus=suite.resources.gpus_per_trial,
+                fidelity=suite.fidelity.model_dump(),
             ))
     return specs
