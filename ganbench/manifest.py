@@ -68,14 +68,21 @@ def protocol(suite: Suite) -> dict[str, Any]:
     from ganbench.suite import expand
 
     datasets = {}
+    built = {}
     for spec in expand(suite):
         if spec.dataset in datasets:
             continue
-        datasets[spec.dataset] = build_dataset(spec).protocol()
+        built[spec.dataset] = build_dataset(spec)
+        datasets[spec.dataset] = built[spec.dataset].protocol()
         if datasets[spec.dataset]["kind"] == "dirac":
             datasets[spec.dataset]["centres"] = []
             datasets[spec.dataset]["optimizer"] = f"plain SGD (default step size {DIRAC_DEFAULT_H})"
-    return {
+    extra: dict[str, Any] = {}
+    if any(ds.kind == "image" for ds in built.values()):
+        from ganbench.evaluation import image_protocol
+
+        extra["images"] = image_protocol(suite, built)
+    return {**extra, **{
         "datasets": datasets,
         "coverage": {
             "hq_std": suite.evaluation.hq_std, "min_count": suite.evaluation.min_count,
@@ -90,10 +97,19 @@ def protocol(suite: Suite) -> dict[str, Any]:
         "frechet": FRECHET_DESCRIPTION,
         "frechet_real_reference": {"samples": suite.budget.eval_samples, "seed": REAL_REFERENCE_SEED},
         "statistics": describe_protocol(),
+        "diagnostics": _diagnostics(suite),
         "probes": "every log_every steps: D/G loss, L2 norm of the G and D gradients (total and "
                   "per layer), mean D output on the real and fake batch (probability for "
                   "sigmoid losses); Dirac: theta and psi every step",
-    }
+    }}
+
+
+def _diagnostics(suite: Suite) -> dict[str, Any]:
+    from ganbench.analysis.diagnose import describe_rules, diagnostics_config
+
+    dyn, diag = diagnostics_config(suite.diagnostics)
+    return {"overrides": dict(suite.diagnostics or {}), "dynamics": dyn.to_dict(),
+            "thresholds": diag.to_dict(), "rules": describe_rules(diag)}
 
 
 def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], command: str,

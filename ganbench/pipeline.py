@@ -53,6 +53,7 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
 
     Returns the final manifest. The report is built from the run folder alone.
     """
+    from ganbench.analysis.diagnose import diagnose_frame
     from ganbench.report.build import build_report
     from ganbench.runner import collect, init_ray, run_trials, write_tables
 
@@ -74,6 +75,7 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
     results = run_trials(specs, run_dir, max_concurrent=max_concurrent, resume=resume,
                          show_progress=show_progress, sweep=suite.sweep)
     trials, history, samples = collect(results, specs, suite.sweep)
+    trials = diagnose_frame(trials, history, manifest, suite.diagnostics)
     write_tables(run_dir, trials, history, samples)
     complete = bool(len(trials)) and not trials["status"].isin(["missing", "interrupted"]).any()
     manifest.update({

@@ -154,6 +154,7 @@ class Suite(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     evaluation: Evaluation = Field(default_factory=Evaluation)
     sweep: dict[str, Any] | None = None
+    diagnostics: dict[str, Any] | None = None
     fidelity: Fidelity = Field(default_factory=Fidelity)
 
     @field_validator("name")
@@ -321,6 +322,13 @@ def _semantic_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[
         for ds_name in suite.datasets:
             for field_path, msg in check_combo(suite, name, resolved, ds_name):
                 add(base + tuple(field_path), msg)
+    if suite.diagnostics is not None:
+        from ganbench.analysis.diagnose import diagnostics_config
+
+        try:
+            diagnostics_config(suite.diagnostics)
+        except (ValueError, TypeError) as exc:
+            add(("diagnostics",), str(exc))
     if suite.sweep is not None and not problems:
         problems += _sweep_problems(suite, lines)
     # keep one line per problem even where several datasets trip the same rule

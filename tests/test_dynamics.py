@@ -99,6 +99,16 @@ def test_noise_has_no_period_and_few_points_give_nan():
     assert flat["amplitude"] == pytest.approx(0.0, abs=1e-9) and math.isnan(flat["period"])
 
 
+def test_period_needs_two_cycles():
+    steps = np.arange(1, 401, dtype=float)        # 300 points after burn-in
+    one_and_a_half = np.sin(2 * np.pi * steps / 200.0)
+    assert math.isnan(loss_oscillation(steps, one_and_a_half)["period"])
+    assert np.isfinite(loss_oscillation(steps, one_and_a_half,
+                                        cfg=DynamicsConfig(min_cycles=1.0))["period"])
+    two_and_a_half = np.sin(2 * np.pi * steps / 120.0)
+    assert loss_oscillation(steps, two_and_a_half)["period"] == pytest.approx(120, rel=0.05)
+
+
 def test_loss_oscillation_nan_safe_and_unsorted():
     steps = np.arange(1, 301, dtype=float)
     values = np.sin(2 * np.pi * steps / 25)
@@ -219,6 +229,11 @@ def test_mode_hopping_hand_histograms():
     assert math.isnan(mode_hopping([])["mean"])
     with pytest.raises(ValueError):
         mode_hopping([[1, 0], [1, 0, 0]])
+    # min_count: a one-sample "hop" is noise and can be skipped
+    hists = [[100, 0], [0, 1], [100, 0]]
+    assert mode_hopping(hists)["mean"] == 1.0
+    assert mode_hopping(hists, min_count=50)["mean"] == 0.0
+    assert mode_hopping([[0.5, 0.5], [1.0, 0.0]])["mean"] == 0.5      # normalised input
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +253,9 @@ def _history(n=200, every=10, hists=None):
     })
     if hists is not None:
         col = [None] * n
-        for i, hh in zip(range(9, n, 50), hists):
+        idx = list(range(9, n, 40))
+        assert len(idx) >= len(hists)
+        for i, hh in zip(idx, hists):
             col[i] = hh
         h["mode_hist"] = col
     return h
@@ -262,9 +279,10 @@ def test_trial_dynamics_flat_dict():
 
 
 def test_trial_dynamics_mode_hist_and_dirac():
-    h = _history(hists=[[5, 0], [0, 5], [0, 5], [5, 5]])
+    h = _history(hists=[[500, 0], [0, 500], [3, 0], [0, 500], [500, 1500]])
     d = trial_dynamics(h, probability=False)
-    assert d["mode_hopping_mean"] == pytest.approx((1 + 0 + 0.5) / 3)
+    # the 3-sample histogram is below hop_min_count (100) and skipped: TVs 1, 0, ¼
+    assert d["mode_hopping_mean"] == pytest.approx((1 + 0 + 0.25) / 3)
     assert d["mode_hopping_max"] == 1.0
     assert math.isnan(d["d_accuracy_late"]) and d["d_output_is_probability"] == 0.0
     a = np.linspace(0, 4 * np.pi, len(h))

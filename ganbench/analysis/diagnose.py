@@ -19,8 +19,10 @@ metric, value, threshold, comparison). The rules, with the defaults of :class:`D
   shrinking, ``dirac_log_dist_slope > −DIRAC_SLOPE_MIN`` (per step, over the last half).
   *Toy datasets*, any of: diffuse — not collapsed (``cells_occupied > cap``) but
   ``hq_fraction < HQ_MIN``; mode hopping — ``mode_hopping_mean > HOP_MAX``; loss oscillation —
-  for the cross-entropy losses, ``d_loss_rel_amplitude > LOSS_REL_AMPLITUDE_MAX`` (the relative
-  amplitude is not used for critic losses, whose mean hovers around 0).
+  for the cross-entropy losses, ``d_loss_rel_amplitude > LOSS_REL_AMPLITUDE_MAX`` *and* a
+  dominant period was found (``d_loss_period`` finite: a significant periodogram peak), so that
+  large minibatch noise is not called oscillation (the relative amplitude is not used for
+  critic losses, whose mean hovers around 0).
 * **vanishing_gradients** — G's gradient collapsed, ``g_grad_decay ≤ GRAD_DECAY_MAX`` (log10
   late/early median), *together with* a saturated D: for the cross-entropy losses
   ``d_fake_late < D_FAKE_SATURATED``. A critic (Wasserstein, hinge, least squares) has no
@@ -63,14 +65,17 @@ COLLAPSE_CELL_FRACTION = 0.25
 #: Diffuse runs sit near 0 % and converged runs well above 80 %, so ½ separates them robustly.
 HQ_MIN = 0.5
 #: Mean total variation between successive mode histograms above which the generator is
-#: hopping between modes. Multinomial noise alone gives TV ≈ 0.03 (2500 samples, 8 modes) and a
-#: stable generator stays below ~0.1; 0.3 means on average 30 % of the mass moved mode between
-#: evaluations, which only a generator chasing the discriminator does.
+#: hopping between modes. Multinomial noise alone gives TV ≈ 0.03 (2500 samples, 8 modes) and
+#: ≈ 0.15 at the 100-sample minimum (``DynamicsConfig.hop_min_count``); 0.3 means on average
+#: 30 % of the mass moved mode between evaluations, which only a generator chasing the
+#: discriminator does (a collapsed vanilla ring blob moving between modes gave TV = 1).
 HOP_MAX = 0.3
 #: D-loss oscillation (half the 5–95 % range of the detrended loss after burn-in) relative to
-#: its mean, above which training is called oscillating. Cross-entropy D losses sit near
-#: 2·log 2 ≈ 1.39 with minibatch noise of a few percent; an amplitude of half the mean means D
-#: repeatedly swings between winning and losing.
+#: its mean, above which training is called oscillating — and only with a significant dominant
+#: period. Cross-entropy D losses near 2·log 2 ≈ 1.39 (ring, 10k steps) showed 0.04–0.06; with
+#: a strong D (25 D steps, mean loss ≈ 0.3) minibatch noise alone reached 0.23–0.58 but with no
+#: significant period, which is why the period is required. Half the mean means D repeatedly
+#: swings between winning and losing.
 LOSS_REL_AMPLITUDE_MAX = 0.5
 #: Dirac-GAN: final distance to the equilibrium above which it is not reached. Runs start at
 #: √2 ≈ 1.41; instance noise (std 0.7) settles at a noise floor of 0.03–0.07, R1 below 1e-5,
@@ -295,8 +300,8 @@ def diagnose(trial_row: Mapping[str, Any], dyn: Mapping[str, Any], modes_info: A
                 ev.append(Evidence("dirac_final_dist", dist, cfg.dirac_dist_max, ">",
                                    "equilibrium not reached"))
                 ev.append(Evidence("dirac_log_dist_slope", slope, -cfg.dirac_slope_min, ">",
-                                   "not shrinking" if not (_fin(slope) and slope > 0)
-                                   else "spiralling out"))
+                                   "distance growing" if _fin(slope) and slope > 0
+                                   else "not shrinking fast enough"))
                 if _fin(_num(dyn, "dirac_winding")):
                     ev.append(Evidence("dirac_winding", _num(dyn, "dirac_winding"), "", "", "revolutions"))
             else:
@@ -323,13 +328,15 @@ def diagnose(trial_row: Mapping[str, Any], dyn: Mapping[str, Any], modes_info: A
             else:
                 passed.append(Evidence("mode_hopping_mean", hop, cfg.hop_max, "<="))
         rel = _num(dyn, "d_loss_rel_amplitude")
+        per = _num(dyn, "d_loss_period")
         if prob == 1.0 and _fin(rel):
-            if rel > cfg.loss_rel_amplitude_max:
+            if rel > cfg.loss_rel_amplitude_max and _fin(per):
                 ev.append(Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, ">",
                                    "D loss oscillates"))
-                per = _num(dyn, "d_loss_period")
-                if _fin(per):
-                    ev.append(Evidence("d_loss_period", per, "", "", "steps"))
+                ev.append(Evidence("d_loss_period", per, "", "", "steps, significant periodogram peak"))
+            elif rel > cfg.loss_rel_amplitude_max:
+                passed.append(Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, ">",
+                                       "but no dominant period: noise, not oscillation"))
             else:
                 passed.append(Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, "<="))
     if ev:
@@ -438,7 +445,7 @@ def diagnose_frame(trials: pd.DataFrame, history: pd.DataFrame,
     cfg = cfg or DiagnoseConfig()
     dyn_cfg = dyn_cfg or DynamicsConfig()
     out = trials.copy().reset_index(drop=True)
-    keys = [k for k in ("dataset", "combo", "seed") if k in out.columns and k in history.columns]
+    keys = [k for k in ("dataset", "combo", "hp_id", "seed") if k in out.columns and k in history.columns]
     prob = _probability_by_combo(out, history, manifest)
     if len(history) and keys:
         dyn = frame_dynamics(history, prob if "combo" in history.columns else
@@ -479,7 +486,7 @@ def describe_rules(cfg: DiagnoseConfig | None = None) -> dict[str, str]:
                            f"-{c.dirac_slope_min}/step; toy: not collapsed but hq_fraction < "
                            f"{c.hq_min} (diffuse), or mode hopping mean TV > {c.hop_max}, or "
                            f"(cross-entropy losses) D-loss relative amplitude > "
-                           f"{c.loss_rel_amplitude_max}",
+                           f"{c.loss_rel_amplitude_max} with a significant dominant period",
         "vanishing_gradients": f"g_grad_decay <= {c.grad_decay_max} with D(fake) late < "
                                f"{c.d_fake_saturated} (cross-entropy losses), or with G still away "
                                f"from the data (critic losses)",

@@ -38,7 +38,9 @@ with the median step spacing: the largest ordinate at a non-zero frequency of th
 (``period_padding`` [8]×) FFT, refined by a parabola through its neighbours. It is NaN with
 fewer than ``min_points`` [8] points, with a constant residual, or when the peak is not
 significant by Fisher's g test (g = largest / sum of the unpadded ordinates, p ≈ m(1 − g)^(m−1)
-for m ordinates; NaN when p > ``period_alpha`` [0.05]), i.e. when the residual looks like noise.
+for m ordinates; NaN when p > ``period_alpha`` [0.05]), i.e. when the residual looks like noise,
+or when fewer than ``min_cycles`` [2] periods fit in the analysed span (a slow drift that the
+line did not remove is not an oscillation).
 
 **Dirac-GAN.** With distance to equilibrium d_t = √(θ_t² + ψ_t²): the final distance, the
 maximum distance, the slope of ln(max(d_t, ``norm_floor``)) against the step over the last
@@ -51,10 +53,13 @@ revolution, which holds for small step sizes (h = 0.2).
 **Mode hopping.** Per evaluation, the histogram of high-quality samples per mode is normalised
 to a distribution p_t. Hopping between successive evaluations is the total variation
 TV = ½ Σ_k |p_t,k − p_{t−1},k| ∈ [0, 1] (0: same mass per mode; 1: the mass moved entirely to
-other modes). Histograms with fewer than ``hop_min_count`` [1] samples (empty ones) are skipped
-and the next non-empty one is compared with the last non-empty one. ``mode_hopping_mean`` and
-``mode_hopping_max`` summarise the TVs of one seed; NaN with fewer than two usable histograms.
-Sampling noise alone gives TV ≈ 0.03 for 2500 samples spread over 8 modes.
+other modes). Histograms with too few samples are skipped and the next usable one is compared
+with the last usable one: :func:`mode_hopping` skips only empty ones, while the per-seed
+summary skips histograms of fewer than ``hop_min_count`` [100] high-quality samples, because
+the TV of tiny histograms is noise (one stray sample hopping gives TV = 1; multinomial noise
+alone gives TV ≈ 0.15 for 100 samples and ≈ 0.03 for 2500 samples spread over 8 modes).
+``mode_hopping_mean`` and ``mode_hopping_max`` summarise the TVs of one seed; NaN with fewer
+than two usable histograms.
 """
 
 from __future__ import annotations
@@ -95,7 +100,9 @@ class DynamicsConfig:
         rel_eps: ε in amplitude / (|mean| + ε).
         period_padding: zero-padding factor of the FFT used to locate the periodogram peak.
         period_alpha: largest Fisher-g p-value at which a periodogram peak counts as a period.
-        hop_min_count: fewest samples a mode histogram needs to enter mode hopping.
+        min_cycles: fewest whole periods the analysed span must hold for a period to count.
+        hop_min_count: fewest (high-quality) samples a per-evaluation mode histogram needs to
+            enter a seed's mode-hopping summary.
     """
 
     burn_in: float = 0.25
@@ -108,7 +115,8 @@ class DynamicsConfig:
     rel_eps: float = 1e-8
     period_padding: int = 8
     period_alpha: float = 0.05
-    hop_min_count: float = 1.0
+    min_cycles: float = 2.0
+    hop_min_count: float = 100.0
 
     def __post_init__(self) -> None:
         for name in ("burn_in",):
@@ -126,6 +134,10 @@ class DynamicsConfig:
             raise ValueError("norm_floor must be > 0 and rel_eps >= 0")
         if self.min_points < 3 or self.period_padding < 1:
             raise ValueError("min_points must be >= 3 and period_padding >= 1")
+        if self.min_cycles < 0:
+            raise ValueError(f"min_cycles must be >= 0, got {self.min_cycles}")
+        if self.hop_min_count < 0:
+            raise ValueError(f"hop_min_count must be >= 0, got {self.hop_min_count}")
         if not 0.0 < self.period_alpha <= 1.0:
             raise ValueError(f"period_alpha must lie in (0, 1], got {self.period_alpha}")
 
@@ -231,13 +243,14 @@ def dirac_metrics(theta: Any, psi: Any, steps: Any | None = None,
 
 
 # ------------------------------------------------------------------------------ mode hopping
-def mode_hopping(hists: Sequence[Any], cfg: DynamicsConfig = DEFAULT) -> dict[str, float]:
+def mode_hopping(hists: Sequence[Any], min_count: float = 0.0) -> dict[str, float]:
     """Total variation between successive normalised mode histograms.
 
     Args:
-        hists: per-evaluation histograms (counts or weights per mode), in evaluation order;
-            all of one length K. ``None`` / NaN entries and histograms with total below
-            ``cfg.hop_min_count`` are skipped.
+        hists: per-evaluation histograms (counts, or already normalised weights, per mode) in
+            evaluation order, all of one length K. ``None`` / non-finite entries, empty
+            histograms and those whose total is below ``min_count`` are skipped.
+        min_count: fewest samples a histogram needs (default 0: skip only empty ones).
     Returns:
         ``mean`` and ``max`` of TV = ½ Σ|p_t − p_{t−1}| over successive usable histograms
         (NaN with fewer than two) and ``n`` the number of TVs.
@@ -252,7 +265,7 @@ def mode_hopping(hists: Sequence[Any], cfg: DynamicsConfig = DEFAULT) -> dict[st
         if np.any(a < 0):
             raise ValueError("mode histograms must be non-negative")
         tot = a.sum()
-        if tot <= 0 or tot < cfg.hop_min_count:
+        if tot <= 0 or tot < min_count:
             continue
         if ps and a.size != ps[0].size:
             raise ValueError(f"mode histograms differ in length ({ps[0].size} vs {a.size})")
@@ -334,7 +347,9 @@ def loss_oscillation(steps: Any, values: Any, burn_in: float | None = None,
         if den < 0:
             shift = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
     freq = (k + shift) / nfft           # cycles per grid point
-    out["period"] = float(dt / freq) if freq > 0 else nan
+    period = float(dt / freq) if freq > 0 else nan
+    if np.isfinite(period) and period * cfg.min_cycles <= n * dt:
+        out["period"] = period
     return out
 
 
@@ -405,8 +420,8 @@ def trial_dynamics(history: pd.DataFrame, probability: bool,
     Args:
         history: one seed's history rows (columns ``step``, ``d_loss``, ``g_loss``,
             ``g_grad_norm``, ``d_grad_norm``, ``g_grad_norm.<layer>``, ``d_grad_norm.<layer>``,
-            ``d_real``, ``d_fake``; Dirac rows ``theta``, ``psi``; optionally ``mode_hist``, a
-            list per evaluation row). Missing columns give NaN metrics.
+            ``d_real``, ``d_fake``; Dirac rows ``theta``, ``psi``; optionally ``mode_hist``, the
+            high-quality sample counts per mode at evaluation rows). Missing columns give NaN.
         probability: whether D's outputs are probabilities (the loss's ``probability``).
         cfg: windows and constants.
     Returns:
@@ -455,7 +470,7 @@ def trial_dynamics(history: pd.DataFrame, probability: bool,
     out["dirac_winding"] = dm["winding"]
     if "mode_hist" in h.columns:
         hists = [x for x in h["mode_hist"].tolist() if _is_hist(x)]
-        mh = mode_hopping(hists, cfg)
+        mh = mode_hopping(hists, cfg.hop_min_count)
     else:
         mh = {"mean": nan, "max": nan}
     out["mode_hopping_mean"] = mh["mean"]
