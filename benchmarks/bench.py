@@ -243,7 +243,11 @@ def measure_ceiling(repeats: int, min_time: float) -> Ceiling:
 
 # ----------------------------------------------------------------------------- step timing
 def steps_for(S: int, quick: bool) -> int:
-    """Timed steps per repeat: ~200 for small S, fewer for large S (about 400-960 seed-steps)."""
+    """Planned timed steps per repeat: 200 for small S, fewer for large S (400-960 seed-steps).
+
+    :func:`measure_scaling` lowers this when one timed block would last longer than
+    ``block_s`` (a slow or busy machine), so the whole bench stays within a few minutes.
+    """
     if quick:
         return 20 if S == 1 else 5
     return 200 if S <= 2 else max(30, 400 // S)
@@ -262,11 +266,26 @@ def timed(fn: Callable[[], None], n: int) -> float:
     return time.perf_counter() - t0
 
 
+def warm_up(fn: Callable[[], None], n: int, max_s: float) -> tuple[int, float]:
+    """Run ``fn`` up to ``n`` times or ``max_s`` seconds; return (calls, seconds of the last call)."""
+    t_end = time.perf_counter() + max_s
+    last, done = 0.0, 0
+    while done < n:
+        t0 = time.perf_counter()
+        fn()
+        last = time.perf_counter() - t0
+        done += 1
+        if time.perf_counter() > t_end and done >= 2:
+            break
+    return done, last
+
+
 @dataclass
 class ScalingRow:
     S: int
     steps: int
     warmup: int
+    planned: int = 0
     gb: list[float] = field(default_factory=list)   # seed-steps/s per repeat
     ref: list[float] = field(default_factory=list)
     others: float = float("nan")  # share of the machine other processes used meanwhile
@@ -280,18 +299,28 @@ class ScalingRow:
         return statistics.median(self.ref)
 
     @property
+    def gb_best(self) -> float:
+        return max(self.gb)
+
+    @property
+    def ref_best(self) -> float:
+        return max(self.ref)
+
+    @property
     def ratio(self) -> float:
         """Median over repeats of the paired ratio ganbench / reference."""
         return statistics.median(g / r for g, r in zip(self.gb, self.ref))
 
 
-def measure_scaling(S: int, threads: int, repeats: int, quick: bool) -> ScalingRow:
-    steps, warm = steps_for(S, quick), warmup_for(S, quick)
-    row = ScalingRow(S, steps, warm)
+def measure_scaling(S: int, threads: int, repeats: int, quick: bool, block_s: float) -> ScalingRow:
+    planned, warm = steps_for(S, quick), warmup_for(S, quick)
     tr = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
     ref = ReferenceLoop(S)
-    timed(tr.step, warm)
-    timed(ref.step, warm)
+    w1, t_gb = warm_up(tr.step, warm, 2 * block_s)
+    w2, t_ref = warm_up(ref.step, warm, 2 * block_s)
+    # timed steps: as planned, unless one block would outlast block_s (slow or busy machine)
+    steps = max(3, min(planned, int(block_s / max(t_gb, t_ref, 1e-6))))
+    row = ScalingRow(S, steps, min(w1, w2), planned)
     a = METER.snapshot()
     for _ in range(repeats):  # interleaved, so bursts of machine load hit both alike
         row.gb.append(S * steps / timed(tr.step, steps))
@@ -453,13 +482,14 @@ def pct(x: float) -> str:
 
 
 def scaling_table(rows: list[ScalingRow], fl: dict[str, float], ceiling: Ceiling) -> tuple[list[str], list[list[str]]]:
-    head = ["S", "steps × repeats", "ganbench seed-steps/s", "reference seed-steps/s",
+    head = ["S", "steps × repeats", "ganbench seed-steps/s", "(best)", "reference seed-steps/s", "(best)",
             "ratio gb/ref", "ganbench GFLOP/s", "utilisation", "reference GFLOP/s", "other load"]
     body = []
     for r in rows:
         g_gf = r.gb_med * fl["nominal"] / 1e9
         r_gf = r.ref_med * fl["nominal"] / 1e9
-        body.append([str(r.S), f"{r.steps} × {len(r.gb)}", fmt(r.gb_med), fmt(r.ref_med),
+        body.append([str(r.S), f"{r.steps} × {len(r.gb)}", fmt(r.gb_med), fmt(r.gb_best),
+                     fmt(r.ref_med), fmt(r.ref_best),
                      f"{r.ratio:.2f}×", fmt(g_gf), f"{100 * g_gf / ceiling.value:.0f}%", fmt(r_gf), pct(r.others)])
     return head, body
 
@@ -485,7 +515,7 @@ class Printer:
         if self.console is not None:
             self.console.print(text, highlight=False)
         else:
-            print(text)
+            print(re.sub(r"\[/?bold( red)?\]", "", text).replace("\\[", "["))
         sys.stdout.flush()
 
     def table(self, title: str, head: list[str], body: list[list[str]]) -> None:
@@ -548,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="markdown output; the figure goes to <out dir>/benchmarks/seed_scaling.png")
     ap.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
                     help="wait up to this long for other processes to use < 10%% of the machine "
-                         "before starting (default 180, quick 0)")
+                         "before starting (default 120, quick 0)")
     ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler breakdown")
     args = ap.parse_args(argv)
 
@@ -560,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
                 else ([1, 8] if quick else [1, 2, 4, 8, 16, 32]))
     info = machine_info(threads)
     p = Printer()
-    wait = args.wait_quiet if args.wait_quiet is not None else (0.0 if quick else 180.0)
+    wait = args.wait_quiet if args.wait_quiet is not None else (0.0 if quick else 120.0)
     waited = 0.0
     while True:
         m0 = METER.snapshot()
@@ -599,10 +629,12 @@ def main(argv: list[str] | None = None) -> int:
     # 2-3. scaling --------------------------------------------------------------------------
     rows: list[ScalingRow] = []
     for S in s_values:
-        r = measure_scaling(S, threads, repeats, quick)
+        r = measure_scaling(S, threads, repeats, quick, block_s=0.5 if quick else 2.5)
         rows.append(r)
         p.line(f"  S={S:>2}: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)}, "
-               f"ratio {r.ratio:.2f}×  [{r.steps} steps × {repeats}]")
+               f"ratio {r.ratio:.2f}×  ({r.steps} steps × {repeats}"
+               f"{f', cut from {r.planned} to fit the time budget' if r.steps < r.planned else ''}; "
+               f"other load {pct(r.others)})")
     head, body = scaling_table(rows, fl, ceiling)
     p.table("seed-steps/s (median of repeats; ratio = median of paired ratios)", head, body)
     for S in (1, 8):
@@ -613,31 +645,46 @@ def main(argv: list[str] | None = None) -> int:
 
     # 4. probes -----------------------------------------------------------------------------
     probe_S = 8
+    # seconds per seed-step as measured above (S=8 row, else the closest S)
+    near = min(rows, key=lambda x: abs(x.S - probe_S))
+    sec_per_seed_step = 1.0 / near.gb_med
     probe_steps = 100 if quick else 400
+    while probe_steps > 50 and probe_S * probe_steps * sec_per_seed_step > 12.0:
+        probe_steps -= 50  # a slow or busy machine: keep each run near 12 s
     probe_rep = 1 if quick else 3
+    a = METER.snapshot()
     pr = measure_probes(probe_S, probe_steps, threads, probe_rep)
+    pr["others"] = METER.others(a, METER.snapshot())
     p.line(f"probe cost (train_trial, S={probe_S}, {probe_steps} steps, log_every 50, one evaluation, "
            f"median of {probe_rep}): with probes {fmt(pr['with'])} seed-steps/s, without "
-           f"{fmt(pr['without'])} → gap {pr['gap_pct']:+.1f}%")
+           f"{fmt(pr['without'])} → gap {pr['gap_pct']:+.1f}% (other load {pct(pr['others'])})")
 
     # 5. unrolling --------------------------------------------------------------------------
-    un = measure_unroll(8, threads, steps=2 if quick else 6, repeats=1 if quick else repeats)
+    plain_s = 8 * sec_per_seed_step
+    un_steps = 2 if quick else max(2, min(6, int(5.0 / (12 * plain_s))))
+    a = METER.snapshot()
+    un = measure_unroll(8, threads, steps=un_steps, repeats=1 if quick else repeats)
+    un["others"] = METER.others(a, METER.snapshot())
     if un["available"]:
         un_line = (f"unrolled (steps 5) at S=8: {un['unrolled_ms']:.0f} ms/step vs plain "
-                   f"{un['plain_ms']:.0f} ms/step → {un['ratio']:.1f}× (guide 2k+1 = {un['guide']})")
+                   f"{un['plain_ms']:.0f} ms/step → {un['ratio']:.1f}× (guide 2k+1 = {un['guide']}) "
+                   f"({un['steps']} steps × {un['repeats']}, other load {pct(un['others'])})")
     else:
         un_line = f"unrolled: not available ({un['why']})"
-    p.line(un_line)
+    un_text = un_line.replace("[", "\\[")  # rich markup escape
+    p.line(un_text)
 
     # 6. profile ----------------------------------------------------------------------------
     profiles = []
     if not args.no_profile:
         for S in ((1, 8) if not quick else (8,)):
-            profiles.append(profile_step(S, threads, steps=5 if quick else 20))
+            n_prof = max(3, min(5 if quick else 20, int(3.0 / (S * sec_per_seed_step))))
+            profiles.append(profile_step(S, threads, steps=n_prof))
         for pf in profiles:
             cats = ", ".join(f"{k} {v:.1f} ms ({100 * v / pf['ms_per_step']:.0f}%)"
                              for k, v in pf["categories"].items())
-            p.line(f"profile S={pf['S']} ({pf['ms_per_step']:.1f} ms/step under the profiler): {cats}")
+            p.line(f"profile S={pf['S']} ({pf['steps']} steps, {pf['ms_per_step']:.1f} ms/step under the "
+                   f"profiler): {cats}")
 
     load_end = loadavg()
     wall = time.perf_counter() - t_start
@@ -688,8 +735,10 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
              "DCGAN tutorial (per seed: `nn.Sequential` of `nn.Linear`+`nn.ReLU`, default "
              "`torch.optim.Adam`, `BCEWithLogitsLoss`, global RNG, D on real then on `fake.detach()`, "
              "G step reusing the fake batch; the S models are stepped one after another inside each "
-             "step). Each S: one warm-up (20 steps for S ≤ 8, else 10), then "
-             f"{repeats} timed repeats, ganbench and reference interleaved so load bursts hit both. "
+             "step). Each S: one warm-up (20 steps for S ≤ 8, else 10, cut short after a few seconds), then "
+             f"{repeats} timed repeats of the steps shown (planned: 200 for S ≤ 2, else max(30, 400/S); "
+             "fewer where one block would outlast 2.5 s), ganbench and reference interleaved so load "
+             "bursts hit both. (best) is the fastest repeat, the least disturbed by other processes. "
              "Values are medians over repeats; the ratio is the median of the paired per-repeat ratios. "
              "*other load* is the share of the machine's cores that other processes used while that "
              "row was timed (from /proc/stat); well above 0% means that row is depressed by contention.")
@@ -745,7 +794,8 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
                       [["`probes=True` (every 50 steps)", fmt(pr["with"]), ", ".join(fmt(x, 0) for x in pr["with_all"])],
                        ["`probes=False`", fmt(pr["without"]), ", ".join(fmt(x, 0) for x in pr["without_all"])]]))
     L.append("")
-    L.append(f"Gap: **{pr['gap_pct']:+.1f}%** (positive = probes slower).")
+    L.append(f"Gap: **{pr['gap_pct']:+.1f}%** (positive = probes slower); other processes used "
+             f"{pct(pr['others'])} of the machine meanwhile.")
     L.append("")
     L.append("## Unrolling cost")
     L.append("")
@@ -753,7 +803,7 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
         L.append(f"`remedies: {{unrolled: {{steps: 5}}}}` at S=8, {un['steps']} steps × {un['repeats']} "
                  f"repeats interleaved with plain steps: {un['unrolled_ms']:.0f} ms/step vs "
                  f"{un['plain_ms']:.0f} ms/step → **{un['ratio']:.1f}×** against the 2k+1 = "
-                 f"{un['guide']} guide.")
+                 f"{un['guide']} guide; other processes used {pct(un['others'])} of the machine meanwhile.")
     else:
         L.append(un_line)
     L.append("")

@@ -78,6 +78,14 @@ TABLE: list[Rule] = [
          lambda c, d: _has(c, "spectral_norm") and _kind(d) == "dirac",
          lambda c, d: "spectral_norm with dataset dirac: normalising the 1×1 weight ψ fixes "
                       "|ψ| = 1, which removes the discriminator's only degree of freedom"),
+    # Conv nets (image datasets). Every remedy has a conv form: packing stacks the k samples
+    # along D's input channels (Lin et al. 2018), minibatch discrimination acts on D's
+    # flattened last conv features, spectral norm on each conv kernel's [C_out, C_in·k·k]
+    # matrix (Miyato et al. 2018), penalties and instance noise on the flattened pixels.
+    Rule(("model.kind: conv", "dataset"), lambda c: ("model", "kind"),
+         lambda c, d: (c.get("model") or {}).get("kind") == "conv" and _kind(d) != "image",
+         lambda c, d: f"model.kind: conv with dataset {d}: conv nets need an image dataset "
+                      f"(this one is {_kind(d)}); use kind: auto or mlp"),
 ]
 
 

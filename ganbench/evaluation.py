@@ -72,3 +72,151 @@ class ToyEvaluator(Evaluator):
             m["frechet_distance"] = frechet_distance(self.real_stats, gaussian_statistics(x))
             out.append(m)
         return out, kept
+
+
+@EVALUATORS.register("image", "digit-classifier modes (digits, stacked_digits) and FID/KID/precision/recall via torch-fidelity")
+class ImageEvaluator(Evaluator):
+    """Image datasets. At every evaluation, per seed:
+
+    * **modes** (datasets the digit classifier reads): ``mode_samples`` generated images are
+      classified channel by channel (:mod:`ganbench.analysis.digits`): ``modes_covered`` (of
+      ``modes_total`` = 10 or 1000), ``reverse_kl`` = KL(p_gen ‖ uniform) and ``mode_hist``;
+    * **FID/KID/precision/recall** (the suite's ``fidelity`` block) on ``fidelity.samples``
+      images at evaluations whose step is a multiple of ``fidelity.eval_every`` (default: all)
+      and always at the last step: ``fid``, ``kid_mean``, ``kid_std``, ``precision``, ``recall``;
+    * ``sample_grid``: the first :data:`GRID` images as ``uint8 [GRID, C, H, W]`` bytes (the
+      report's sample grids at checkpoints).
+
+    All images of one evaluation come from one noise draw on the evaluation stream of that step
+    (``stream_seed(seed, "eval", step)``), pushed through G in chunks of :data:`CHUNK` (G's batch
+    norm uses each chunk's statistics). The final samples kept per seed are the first
+    :data:`FINAL` images in ``[-1, 1]``, flattened ``[FINAL, C·H·W]``.
+    """
+
+    GRID = 16
+    FINAL = 64
+    CHUNK = 500
+    MODE_KEYS = ("modes_covered", "reverse_kl", "mode_hist")
+    FIDELITY_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall")
+
+    def __init__(self, trainer: Any):
+        super().__init__(trainer)
+        from ganbench.suite import Fidelity
+
+        ds, spec = trainer.dataset, trainer.spec
+        self.modes = getattr(ds, "digits_per_sample", 0) > 0
+        self.n_modes = int(getattr(ds.params, "mode_samples", 0)) if self.modes else 0
+        self.cfg = {**Fidelity().model_dump(), **(getattr(spec, "fidelity", None) or {})}
+        self.fidelity = None
+        if any(self.cfg.get(m) for m in ("fid", "kid", "prc")):
+            from ganbench.analysis.fidelity import ImageFidelity
+
+            self.fidelity = ImageFidelity(ds, {"name": spec.dataset, "params": spec.dataset_params},
+                                          self.cfg, cuda=trainer.device.type == "cuda")
+        self.classifier = None
+        if self.modes:
+            from ganbench.analysis.digits import load_classifier
+
+            self.classifier = load_classifier(device=trainer.device)
+        flag = {"fid": "fid", "kid_mean": "kid", "kid_std": "kid", "precision": "prc", "recall": "prc"}
+        fid_keys = tuple(k for k in self.FIDELITY_KEYS if self.fidelity is not None and self.cfg.get(flag[k]))
+        self.HISTORY_KEYS = (self.MODE_KEYS if self.modes else ()) + fid_keys + ("sample_grid",)
+        self.FINAL_KEYS = (("modes_covered", "modes_total", "reverse_kl") if self.modes else ()) + fid_keys
+
+    def fidelity_due(self, step: int) -> bool:
+        every = self.cfg.get("eval_every")
+        return self.fidelity is not None and (not every or step % int(every) == 0
+                                              or step >= self.trainer.total_steps)
+
+    def generate_images(self, n: int, step: int) -> tuple[Any, np.ndarray]:
+        """``uint8 [S, n, C, H, W]`` images (CPU) and a per-seed all-finite flag."""
+        import torch
+
+        from ganbench.data.images import to_uint8
+        from ganbench.nets.mlp import stream_seed
+
+        tr = self.trainer
+        dev = tr.device
+        z = torch.empty(tr.S, n, tr.z_dim, device=dev)
+        for s, seed in enumerate(tr.seeds):
+            g = torch.Generator(device=dev).manual_seed(stream_seed(seed, "eval", step))
+            torch.randn(n, tr.z_dim, generator=g, out=z[s])
+        out = torch.empty(tr.S, n, tr.dataset.dim, dtype=torch.uint8)
+        finite = torch.ones(tr.S, dtype=torch.bool)
+        with torch.no_grad():
+            for i in range(0, n, self.CHUNK):
+                x = tr.G(z[:, i:i + self.CHUNK])
+                finite &= torch.isfinite(x.reshape(tr.S, -1)).all(1).cpu()
+                out[:, i:i + self.CHUNK] = to_uint8(x).cpu()
+        return out.reshape(tr.S, n, *tr.dataset.shape), finite.numpy()
+
+    def evaluate(self, step: int) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
+        from ganbench.data.images import to_model
+
+        tr = self.trainer
+        fid_due = self.fidelity_due(step)
+        n_fid = self.fidelity.n if fid_due else 0
+        n = max(self.n_modes, n_fid, self.GRID, self.FINAL)
+        images, finite = self.generate_images(n, step)
+        out: list[dict[str, Any]] = []
+        kept: dict[int, np.ndarray] = {}
+        for s, seed in enumerate(tr.seeds):
+            x = images[s]
+            kept[seed] = to_model(x[: self.FINAL]).reshape(self.FINAL, -1).numpy().astype(np.float32)
+            m: dict[str, Any] = {"sample_grid": x[: self.GRID].contiguous().numpy().tobytes()}
+            if not tr.alive[s] or not finite[s]:
+                m.update({k: np.nan for k in self.FINAL_KEYS if k != "modes_total"})
+                out.append(m)
+                continue
+            if self.modes:
+                from ganbench.analysis.digits import classify, mode_metrics
+
+                mm = mode_metrics(classify(x[: self.n_modes], self.classifier))
+                m.update({"modes_covered": mm["modes_covered"], "modes_total": mm["modes_total"],
+                          "reverse_kl": mm["reverse_kl"], "mode_hist": mm["mode_hist"].tolist()})
+            if fid_due:
+                m.update(self.fidelity(x[:n_fid]))
+            out.append(m)
+        return out, kept
+
+
+def image_protocol(suite: Any, datasets: dict[str, Any]) -> dict[str, Any]:
+    """The image-metric protocol for the manifest and the report's Protocol section.
+
+    Args:
+        suite: the validated suite.
+        datasets: dataset name → built dataset (only ``kind == "image"`` ones are described).
+    Returns:
+        Pixel convention, mode-counting protocol, the digit classifier (with its held-out
+        accuracy, training and caching it if needed) and, per dataset, the FID/KID/PR settings.
+    """
+    from ganbench.analysis.fidelity import describe_fidelity, resolve_extractor
+    from ganbench.data.images import PIXEL_CONVENTION
+
+    cfg = suite.fidelity.model_dump()
+    images = {k: v for k, v in datasets.items() if v.kind == "image"}
+    out: dict[str, Any] = {"pixels": PIXEL_CONVENTION}
+    digit_sets = {k: v for k, v in images.items() if v.digits_per_sample}
+    if digit_sets:
+        out["modes"] = ("each generated image's channels are classified separately by the digit "
+                        "classifier; a mode is the tuple of classes (10 for digits, 1000 triples for "
+                        "stacked_digits) and is covered with at least 1 sample; reverse_kl = "
+                        "KL(p_gen || uniform over K) = sum_k p_k log(K p_k), 0 log 0 = 0")
+        out["mode_samples"] = {k: int(v.params.mode_samples) for k, v in digit_sets.items()}
+    fid_on = any(cfg.get(m) for m in ("fid", "kid", "prc"))
+    if digit_sets or (fid_on and any(resolve_extractor(cfg, v) == "digits" for v in images.values())):
+        from ganbench.analysis.digits import classifier_info
+
+        info = classifier_info()
+        out["digit_classifier"] = (f"held-out accuracy {info['accuracy']:.4f} on {info['n_test']} "
+                                   f"sklearn digits (minimum {info['min_accuracy']}); trained on "
+                                   f"{info['n_train']} ({info['train_data']}); {info['architecture']}; "
+                                   f"input: {info['input']}; cached at {info['path']}")
+        out["digit_classifier_accuracy"] = round(float(info["accuracy"]), 6)
+    out["evaluation_images"] = (f"one noise draw per evaluation step (stream 'eval'), G run in "
+                                f"chunks of {ImageEvaluator.CHUNK} (batch-norm statistics per "
+                                f"chunk); {ImageEvaluator.GRID} images per seed kept per checkpoint "
+                                f"for the sample grids, {ImageEvaluator.FINAL} as final samples")
+    if fid_on:
+        out["fidelity"] = {k: describe_fidelity(cfg, v) for k, v in images.items()}
+    return out

@@ -9,6 +9,10 @@ os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# Image tests cache the digit classifier and torch-fidelity statistics here (never in the home
+# folder); `make test` points it at .cache/ganbench so the classifier is trained once.
+os.environ.setdefault("GANBENCH_CACHE", tempfile.mkdtemp(prefix="ganbench-cache-"))
+os.environ.setdefault("TORCH_HOME", tempfile.mkdtemp(prefix="torch-home-"))
 
 import pytest  # noqa: E402
 

@@ -14,7 +14,7 @@ import pytest
 from markupsafe import escape
 
 from ganbench.report import build_report, load_run
-from ganbench.report import plots
+from ganbench.report import diagnosis, plots
 from ganbench.report.build import compute_summary
 from ganbench.report.export import citation_bib, format_number, latex_escape
 
@@ -48,8 +48,31 @@ EVAL_STEPS = {0, 50, 100}
 #   ring curves: losses, grad norms, D outputs, eval metrics, layers   5
 #   dirac curves: losses, grad norms, D outputs                        3
 #   dirac dynamics: phase portrait, distance to equilibrium            2
-EXPECTED_FIGURES = 14
-FIGURES_WITHOUT_HISTORY = 4  # strip plots and samples only
+#   failure mode "mode collapse" (ring): coverage traces, mass per
+#     mode at checkpoints, final samples of the affected combos        3
+#   failure mode "non-convergence": ring traces + mass per mode,
+#     dirac phase portraits + distance traces                          4
+#   failure mode "vanishing gradients" (ring): traces, G per layer     2
+EXPECTED_FIGURES = 23
+FIGURES_WITHOUT_HISTORY = 5  # strip plots, samples, and the collapsed combos' final samples
+
+# Verdicts and evidence per (dataset, combo, seed), as the runner writes them into trials.
+VERDICTS = {
+    ("ring", BASELINE, 0): ("mode_collapse", "mode_collapse: cells_occupied=1 <= 2 (collapse: mass "
+                            "in <= 2 of 8 cells); hq_fraction=0.1 (blob mostly off the modes)"),
+    ("ring", BASELINE, 1): ("mode_collapse;vanishing_gradients",
+                            "mode_collapse: cells_occupied=2 <= 2 (collapse: mass in <= 2 of 8 "
+                            "cells); hq_fraction=0.2 (blob mostly off the modes) | "
+                            "vanishing_gradients: g_grad_decay=-4.2 <= -3 (G gradient median "
+                            "0.1 -> 6.3e-06); d_fake_late=0.001 < 0.05 (D saturated)"),
+    ("ring", BASELINE, 2): ("diverged", "diverged: status=diverged (a loss or parameter became "
+                            "non-finite); diverged_step=70"),
+    ("ring", PAC, 0): ("healthy", "healthy: cells_occupied=8 > 2; hq_fraction=0.8 >= 0.5"),
+    ("ring", PAC, 1): ("healthy", "healthy: cells_occupied=8 > 2; hq_fraction=0.8 >= 0.5"),
+    ("ring", PAC, 2): ("non_convergence", "non_convergence: mode_hopping_mean=0.45 > 0.3 (mass "
+                       "moves between modes across evaluations)"),
+    ("dirac", PAC, 1): ("", "status=failed: not diagnosed"),
+}
 
 IMG_PREFIX = '<img src="data:image/png;base64,'
 EXTERNAL_ATTR = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -129,7 +152,27 @@ def _trials() -> pd.DataFrame:
                 "psi_final": np.nan if failed else -theta,
                 "dist_final": np.nan if failed else abs(theta) * np.sqrt(2),
             })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    verdicts, evidence = [], []
+    for r in frame.itertuples(index=False):
+        default = (("non_convergence", "non_convergence: dirac_final_dist=0.707 > 0.1 "
+                    "(equilibrium not reached); dirac_log_dist_slope=1e-04 > -0.005 (distance "
+                    "growing); dirac_winding=2.5 (revolutions)") if r.combo == BASELINE
+                   else ("healthy", "healthy: dirac_final_dist=0.01 <= 0.1"))
+        v, e = VERDICTS.get((r.dataset, r.combo, r.seed), default)
+        verdicts.append(v)
+        evidence.append(e)
+    ring = (frame["dataset"] == "ring").to_numpy()
+    vg = ((frame["combo"] == BASELINE) & (frame["seed"] == 1) & ring).to_numpy()
+    frame["g_grad_early"] = np.where(vg, 0.1, 0.5)
+    frame["g_grad_late"] = np.where(vg, 6.3e-6, 0.4)
+    frame["g_grad_decay"] = np.log10(frame["g_grad_late"] / frame["g_grad_early"])
+    frame["d_fake_late"] = np.where(vg, 0.001, 0.4)
+    frame["mode_hopping_mean"] = np.where(ring, np.where(frame["combo"] == PAC, 0.45, 0.05), np.nan)
+    frame["dirac_final_dist"] = frame["dist_final"]
+    frame["verdicts"] = verdicts
+    frame["evidence"] = evidence
+    return frame
 
 
 def _history() -> pd.DataFrame:
@@ -151,10 +194,14 @@ def _history() -> pd.DataFrame:
                     if ds == "ring":
                         row.update({"g_grad_norm.l0": 1.0 - 0.5 * t, "g_grad_norm.l1": 0.5 + t,
                                     "d_grad_norm.l0": 2.0})
+                        row["mode_hist"] = None
                         if step in EVAL_STEPS:
-                            row.update({"modes_covered": RING_MODES[combo][seed] * (0.5 + t / 2),
+                            modes = RING_MODES[combo][seed]
+                            row.update({"modes_covered": modes * (0.5 + t / 2),
                                         "hq_fraction": 0.5, "reverse_kl": 1.0 - t,
-                                        "frechet_distance": 1.0 - 0.5 * t})
+                                        "frechet_distance": 1.0 - 0.5 * t,
+                                        "cells_occupied": float(modes),
+                                        "mode_hist": [100 if k < modes else 0 for k in range(8)]})
                     else:
                         theta = np.cos(3 * t + seed) * (1 - 0.5 * t * ci)
                         psi = np.sin(3 * t + seed) * (1 - 0.5 * t * ci)
@@ -208,11 +255,22 @@ def test_report_exists_and_is_self_contained(built):
     assert (run / "report.html").is_file()
     assert html.lstrip().startswith("<!DOCTYPE html>")
     assert not EXTERNAL_ATTR.search(html), EXTERNAL_ATTR.search(html)
-    assert "<link" not in html and "<script" not in html  # no external CSS/JS, no script at all
+    assert "<link" not in html  # no external CSS
+    # The only script is the inline table sorter (no src), allowed by its hash in the page's CSP,
+    # which also forbids every fetch except data: images.
+    assert re.findall(r"<script\b[^>]*>", html) == ["<script>"]
+    assert html.count("</script>") == 1
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert csp and "default-src 'none'" in csp.group(1) and "img-src data:" in csp.group(1)
+    assert diagnosis.script_csp_hash() in csp.group(1)
     # every in-page link points at an element of the page
     ids = set(re.findall(r'\bid="([^"]+)"', html))
     anchors = re.findall(r'href="#([^"]+)"', html)
     assert anchors and set(anchors) <= ids
+    # the table of contents covers every section
+    toc = html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
+    sections = re.findall(r'<section id="([^"]+)"', html)
+    assert sections and set(sections) <= set(re.findall(r'href="#([^"]+)"', toc))
 
 
 def test_report_embeds_valid_png_figures(built):
@@ -239,8 +297,9 @@ def test_report_shows_summary_numbers(built):
     # diverged / failed counts and the failed trial's (escaped) error
     assert "Diverged, failed and missing trials" in html
     assert "RuntimeError: &lt;boom&gt; &amp; co" in html
-    for section in ("summary", "samples", "curves", "dirac", "protocol", "suite",
-                    "reproducibility", "cite", "comparisons"):
+    for section in ("overview", "summary", "samples", "curves", "dirac", "protocol", "suite",
+                    "reproducibility", "cite", "comparisons", "methods", "failure-mode-collapse",
+                    "failure-non-convergence", "failure-vanishing-gradients"):
         assert f'<section id="{section}">' in html
     # reproducibility block
     assert SHA in html and "deadbeef" in html and "ganbench run suites/x.yaml --steps 100" in html
@@ -359,6 +418,192 @@ def test_summary_counts_every_status():
     assert cols[:7] == ["dataset", "combo", "n", "n_ok", "n_diverged", "n_failed", "n_missing"]
     ring_base = summary.iloc[0]
     assert (ring_base["n"], ring_base["n_ok"], ring_base["n_missing"]) == (3, 1, 1)
+
+
+def _section(html: str, sid: str) -> str:
+    return html.split(f'<section id="{sid}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_overview_verdict_matrix(built):
+    _, html = built
+    overview = _section(html, "overview")
+    assert overview.index('id="verdict-matrix"') < overview.index('id="headlines"')
+    matrix = overview.split('id="verdict-matrix-table"', 1)[1].split("</table>", 1)[0]
+    headers = re.findall(r"<th>([^<]+)</th>", matrix)
+    assert headers[3:8] == ["Diverged", "Mode collapse", "Non-convergence",
+                            "Vanishing gradients", "Healthy"]
+    rows = matrix.split("<tr>")[2:]
+    assert len(rows) == 4  # ring × 2 combos, dirac × 2 combos
+    ring_base = rows[0]
+    cells = re.findall(r'<td class="num vcell" data-sort="([^"]+)" style="([^"]*)"[^>]*>([^<]+)',
+                       ring_base)
+    assert [c[2] for c in cells] == ["33%", "67%", "·", "33%", "·"]
+    assert float(cells[1][0]) == pytest.approx(2 / 3)
+    assert "rgba(217, 83, 79" in cells[1][1] and cells[2][1] == ""  # colour-coded, empty when 0
+    assert ">2/3<" in ring_base
+    assert "Not diagnosed" in matrix  # the failed dirac seed got no verdict
+    # a sentence per comparison, built from the numbers
+    comp = pd.read_csv(built[0] / "comparisons.csv")
+    ring = comp[(comp.dataset == "ring") & (comp.metric == "modes_covered")].iloc[0]
+    assert ring.p_holm >= 0.05 and ring.diff_ci_lo > 0  # the CI excludes 0, the test does not
+    sentence = (f"On ring, {escape(PAC)} covers 7.67 modes vs 1.33 for vanilla: no significant "
+                f"difference by the rank test (+6.33, 95% CI [{format_number(ring.diff_ci_lo)}, "
+                f"{format_number(ring.diff_ci_hi)}], Holm p = {format_number(ring.p_holm)}), "
+                "although the bootstrap CI of the difference excludes 0.")
+    assert sentence in overview
+    assert f"On dirac, {escape(PAC)} ends at distance" in overview
+    assert "its exact p-value is at least 0.1" in overview
+    # per-run evidence, escaped, with each verdict's numbers
+    assert "d_fake_late=0.001 &lt; 0.05 (D saturated)" in overview
+    assert "status=failed: not diagnosed" in overview
+
+
+def test_failure_mode_sections(built):
+    _, html = built
+    vg = _section(html, "failure-vanishing-gradients")
+    assert "G grad decay (log10)" in vg and "D(fake) late" in vg
+    assert "-4.2" in vg and ">0.001<" in vg  # the numbers that triggered the verdict
+    assert 'id="fig-vg-traces-d0-ring"' in vg and 'id="fig-vg-layers-d0-ring"' in vg
+    mc = _section(html, "failure-mode-collapse")
+    assert "vanilla (67%)" in mc and 'id="fig-mc-mass-d0-ring"' in mc
+    assert 'id="fig-mc-samples-d0-ring"' in mc and 'id="fig-mc-cov-d0-ring"' in mc
+    assert "dirac" not in re.findall(r"<h3[^>]*>([^<]+)", mc)[0]
+    nc = _section(html, "failure-non-convergence")
+    assert 'id="fig-nc-phase-d1-dirac"' in nc and 'id="fig-nc-dist-d1-dirac"' in nc
+    assert 'id="fig-nc-mass-d0-ring"' in nc and "mode_hopping_mean=0.45" in nc
+    # the sections follow the summary, in verdict order, and the comparisons follow them
+    order = [html.index(f'<section id="{s}"') for s in (
+        "overview", "summary", "failure-mode-collapse", "failure-non-convergence",
+        "failure-vanishing-gradients", "comparisons", "methods", "protocol")]
+    assert order == sorted(order)
+
+
+def test_methods_section(built):
+    _, html = built
+    methods = _section(html, "methods")
+    assert "<strong>Gradient-norm decay.</strong>" in methods  # dynamics.py's docstring
+    assert "<code>grad_decay_max</code>" in methods and "1000-fold" in methods  # why -3
+    assert "<code>d_fake_saturated</code>" in methods
+    assert "10000 resamples" in methods and "Holm" in methods
+    assert "Draw N = 300 generated samples" in methods
+    assert "no feature extractor" in methods
+
+
+def test_tables_are_sortable_by_number(built):
+    _, html = built
+    # cells that show "mean [CI]" sort by the mean
+    summary = _section(html, "summary")
+    assert re.search(r'<td class="num" data-sort="7\.66666[0-9]*"[^>]*>7\.67<span class="ci">', summary)
+    comparisons = _section(html, "comparisons")
+    assert 'data-sort="6.33333' in comparisons
+    assert "strip plot of every seed of ring" in comparisons
+    # reproducibility: wall time per dataset × combo
+    repro = _section(html, "reproducibility")
+    assert "Median per run (s)" in repro and ">33<" in repro  # ring vanilla: 10 + 11 + 12
+
+
+def test_verdict_export(built):
+    run, _ = built
+    rates = pd.read_csv(run / "verdicts.csv")
+    assert list(rates.columns[:4]) == ["dataset", "combo", "n", "n_diagnosed"]
+    row = rates[(rates.dataset == "ring") & (rates.combo == BASELINE)].iloc[0]
+    assert row["n"] == 3 and row["rate_mode_collapse"] == pytest.approx(2 / 3)
+    assert row["rate_vanishing_gradients"] == pytest.approx(1 / 3)
+    assert row["rate_healthy"] == 0
+    failed = rates[(rates.dataset == "dirac") & (rates.combo == PAC)].iloc[0]
+    assert failed["n"] == 3 and failed["n_diagnosed"] == 2
+
+
+def test_verdicts_computed_for_old_run_folders(built):
+    # A run folder from before the verdicts existed: the report computes them from its history
+    # (with the manifest's losses and diagnostics settings) and says so.
+    data = load_run(built[0])
+    old = data.trials.drop(columns=["verdicts", "evidence", "g_grad_decay", "d_fake_late"])
+    notes, warnings = [], []
+    trials = diagnosis.ensure_verdicts(old, data.history, data.manifest, notes, warnings)
+    assert not warnings and "computed from history.parquet" in notes[0]
+    assert len(trials) == len(old) and trials["verdicts"].notna().all()
+    assert {"g_grad_decay", "d_fake_late", "evidence"} <= set(trials.columns)
+    failed = trials[trials.status == "failed"]
+    assert (failed["verdicts"] == "").all()  # failed runs get no verdict
+    diverged = trials[trials.status == "diverged"]
+    assert (diverged["verdicts"] == "diverged").all()
+    # without history nothing can be computed, and nothing is claimed
+    assert diagnosis.ensure_verdicts(old, None, data.manifest, [], []) is old
+
+
+# ---------------------------------------------------------------------------------------------
+# A sweep: several hyperparameter samples per dataset × combo (trials carry hp_id, hp.<path>).
+
+SWEEP_LRS = {BASELINE: [1e-4, 1e-3, 1e-2], "r1": [2e-4, 2e-3, 2e-2]}
+SWEEP_MODES = {BASELINE: [[1, 2], [3, 3], [8, 6]], "r1": [[8, 8], [7, 8], [2, 2]]}
+
+
+def _write_sweep_run(run: Path) -> Path:
+    run.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest()
+    manifest.update({"suite_name": "sweep", "seeds": [0, 1], "baseline": BASELINE,
+                     "combos": {BASELINE: manifest["combos"][BASELINE],
+                                "r1": {"loss": "non_saturating", "update": "alternating",
+                                       "n_critic": 1, "remedies": {"gradient_penalty": {}}}}})
+    del manifest["protocol"]["datasets"]["dirac"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "suite.yaml").write_text(
+        "name: sweep\nseeds: 2\ndatasets: {ring: {}}\nbaseline: vanilla\n"
+        "combos: {vanilla: {loss: non_saturating}, r1: {loss: non_saturating}}\n"
+        "sweep:\n  optimizer.lr: {loguniform: [1.0e-4, 1.0e-1]}\n"
+        "  optimizer.betas.0: {choice: [0.0, 0.5]}\n  samples: 3\n")
+    rows, hist = [], []
+    centres = np.asarray(RING_CENTRES)
+    (run / "samples").mkdir(exist_ok=True)
+    for combo in (BASELINE, "r1"):
+        for hp in range(3):
+            for seed in (0, 1):
+                modes = SWEEP_MODES[combo][hp][seed]
+                verdict = "healthy" if modes >= 7 else "mode_collapse"
+                rows.append({
+                    "dataset": "ring", "combo": combo, "hp_id": hp,
+                    "hp.optimizer.lr": SWEEP_LRS[combo][hp], "hp.optimizer.betas.0": 0.5 * (hp % 2),
+                    "seed": seed, "status": "ok", "error": "", "steps": 100,
+                    "modes_covered": float(modes), "modes_total": 8.0, "hq_fraction": 0.9,
+                    "cells_occupied": float(modes), "chance_coverage": 5.5, "wall_s": 1.0,
+                    "verdicts": verdict, "evidence": f"{verdict}: cells_occupied={modes}",
+                })
+                for step in (0, 50, 100):
+                    hist.append({"dataset": "ring", "combo": combo, "hp_id": hp, "seed": seed,
+                                 "step": step, "d_loss": 1.0, "g_loss": 0.7,
+                                 "g_grad_norm": 1.0, "modes_covered": float(modes)})
+                arr = centres[np.arange(300) % modes] + 0.02
+                np.save(run / "samples" / f"ring__{combo}__hp{hp}__seed{seed}.npy",
+                        arr.astype(np.float32))
+    pd.DataFrame(rows).to_parquet(run / "trials.parquet", index=False)
+    pd.DataFrame(hist).to_parquet(run / "history.parquet", index=False)
+    return run
+
+
+def test_sweep_sensitivity(tmp_path):
+    run = _write_sweep_run(tmp_path / "sweep")
+    html = build_report(run).read_text()
+    assert "sample file(s) missing" not in html  # samples/<ds>__<combo>__hp<i>__seed<s>.npy
+    sens = _section(html, "sensitivity")
+    table = sens.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    base, r1 = table.split("<tr>")[1:]
+    # vanilla: per-sample means 1.5, 3, 7 → best 7, median 3; healthy runs: 1 of 6 (modes 8)
+    assert ">7<" in base and ">3<" in base and "17%" in base and "1/6" in base
+    assert "hp 2: optimizer.lr=0.01, optimizer.betas.0=0" in base
+    # r1: per-sample means 8, 7.5, 2 → best 8 (hp 0), median 7.5; 4 of 6 runs healthy
+    assert ">8<" in r1 and ">7.5<" in r1 and "67%" in r1 and "4/6" in r1 and "hp 0:" in r1
+    for fig in ("fig-sens-d0-ring", "fig-hpscatter-d0-ring", "fig-sens-samples-d0-ring"):
+        assert f'id="{fig}"' in sens
+    overview = _section(html, "overview")
+    assert "3 hp × 2 seeds" in overview and "in 2 of 3 hyperparameter samples" in overview
+    assert "<th>hp</th>" in overview  # the evidence tables name the hyperparameter sample
+    csv = pd.read_csv(run / "sensitivity.csv")
+    row = csv[csv.combo == "r1"].iloc[0]
+    assert (row["best"], row["median"], row["best_hp_id"]) == (8, 7.5, 0)
+    assert row["healthy_share"] == pytest.approx(4 / 6)
+    assert list(pd.read_csv(run / "verdicts.csv").columns[:5]) == [
+        "dataset", "combo", "n", "n_hp_samples", "n_diagnosed"]
 
 
 # ---------------------------------------------------------------------------------------------

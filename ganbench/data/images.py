@@ -435,7 +435,7 @@ class ImageFolder(ImageDataset):
                     w, h = im.size
                     left, top = (w - p.size) // 2, (h - p.size) // 2
                     im = im.crop((left, top, left + p.size, top + p.size))
-                    arr = np.asarray(im, dtype=np.uint8)
+                    arr = np.array(im, dtype=np.uint8)
             except Exception as exc:  # noqa: BLE001
                 raise DatasetUnavailable(f"image_folder: cannot read {f} ({type(exc).__name__}: {exc})") from None
             out[i] = torch.as_tensor(arr.reshape(p.size, p.size, p.channels)).permute(2, 0, 1)

@@ -1,5 +1,6 @@
 """Network builders, registered by dataset kind: ``toy2d`` → seed-axis MLPs, ``dirac`` → the
-Dirac-GAN's θ and ψ. A new data modality registers its builder here (one function)."""
+Dirac-GAN's θ and ψ, ``image`` → DCGAN-style seed-axis conv nets (:mod:`ganbench.nets.conv`) or
+MLPs on flattened pixels. A new data modality registers its builder here (one function)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ def build_mlp(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any)
 def build_dirac(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
     p = dataset.params
     return DiracGenerator(len(seeds), p.theta0), DiracDiscriminator(len(seeds), p.psi0), 1
+
+
+@NET_BUILDERS.register("image", "DCGAN-style seed-axis conv G and D (model.kind conv, the default for images) "
+                                "or seed-axis MLPs on the flattened pixels (model.kind mlp)")
+def build_image(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
+    if model.get("kind", "auto") == "mlp":
+        return build_mlp(model, dataset, seeds, build)
+    from ganbench.nets.conv import build_conv
+
+    return build_conv(model, dataset, seeds, build)

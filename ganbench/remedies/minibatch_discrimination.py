@@ -33,7 +33,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from ganbench.nets.mlp import SeededMLP, stream_seed
+from ganbench.nets.mlp import stream_seed
 from ganbench.remedies.base import REMEDIES, Build, Remedy, RemedyParams
 
 Tensor = torch.Tensor
@@ -106,13 +106,15 @@ class MinibatchDiscrimination(Remedy):
 
     def attach(self, trainer) -> None:
         D = trainer.D
-        if not isinstance(D, SeededMLP):
-            raise TypeError(f"minibatch_discrimination needs an MLP discriminator, not {type(D).__name__}")
+        if not hasattr(D, "pre_head"):
+            raise TypeError(f"minibatch_discrimination needs a discriminator with a pre-head feature "
+                            f"layer (SeededMLP or SeededConvDiscriminator), not {type(D).__name__}")
         if D.pre_head is not None:
             raise ValueError("minibatch_discrimination: D already has a pre-head feature layer")
         p = self.params
         if p.kind == "features":
-            A = D.sizes[-2]
+            # the flattened features the head sees: last hidden width (MLP) or conv features
+            A = D.feature_dim if hasattr(D, "feature_dim") else D.sizes[-2]
             module: nn.Module = MinibatchFeatures(init_kernels(trainer.seeds, A, p.kernels, p.kernel_dim),
                                                   p.kernels)
         else:

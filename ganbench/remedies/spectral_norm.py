@@ -59,30 +59,45 @@ def spectral_sigma(w: Tensor, u: Tensor, v: Tensor) -> Tensor:
 def normalise_net(net: SeededMLP, seeds: list[int], stream: int, p: SpectralNormParams,
                   device: torch.device) -> None:
     """Give ``net`` its ``u`` buffers and a ``weight_transform`` that returns ``w / σ``
-    (composed after any transform already set)."""
+    (composed after any transform already set).
+
+    ``net`` is a :class:`SeededMLP` (weights ``[S, fan_in, fan_out]``) or a seed-axis conv net
+    (:mod:`ganbench.nets.conv`) whose ``sn_view(i, w)`` gives the ``[S, fan_in, fan_out]``
+    matrix of conv weight ``i``: ``[C_in·k·k, C_out]``, the matrix ``torch.nn.utils.spectral_norm``
+    normalises (output channels as rows)."""
+    view = getattr(net, "sn_view", None)
+
+    def matrix(i: int, w: Tensor) -> Tensor:
+        return w if view is None else view(i, w)
+
     gens = [torch.Generator().manual_seed(stream_seed(s, "remedy", stream)) for s in seeds]
     for i, w in enumerate(net.weights):
-        u0 = torch.stack([torch.randn(w.shape[-1], generator=g) for g in gens])
+        m = matrix(i, w.detach())
+        u0 = torch.stack([torch.randn(m.shape[-1], generator=g) for g in gens])
         u0 = F.normalize(u0.to(device), dim=-1, eps=p.eps)
         with torch.no_grad():
-            u0, _ = power_iteration(w.detach(), u0, WARMUP_ITERATIONS, p.eps)
+            u0, _ = power_iteration(m, u0, WARMUP_ITERATIONS, p.eps)
         net.register_buffer(f"sn_u{i}", u0)
     previous = net.weight_transform
 
     def transform(i: int, w: Tensor) -> Tensor:
         if previous is not None:
             w = previous(i, w)
+        m = matrix(i, w)
         u = getattr(net, f"sn_u{i}")  # looked up each call, so functional_call can swap it
         update = net.training and torch.is_grad_enabled()
         with torch.no_grad():
             if update:
-                u_new, v = power_iteration(w.detach(), u, p.power_iterations, p.eps)
+                u_new, v = power_iteration(m.detach(), u, p.power_iterations, p.eps)
                 u.copy_(u_new)
             else:
-                v = F.normalize(torch.bmm(w.detach(), u.unsqueeze(-1)).squeeze(-1), dim=-1, eps=p.eps)
+                v = F.normalize(torch.bmm(m.detach(), u.unsqueeze(-1)).squeeze(-1), dim=-1, eps=p.eps)
             # clones: later in-place updates of u must not touch tensors saved for backward
             u, v = u.clone(), v.clone()
-        return w / spectral_sigma(w, u, v)
+        sigma = spectral_sigma(m, u, v)
+        if w.dim() != 3:  # conv kernels [S, a, b, k, k]
+            sigma = sigma.reshape(-1, *([1] * (w.dim() - 1)))
+        return w / sigma
 
     net.weight_transform = transform
 
@@ -99,6 +114,6 @@ class SpectralNorm(Remedy):
         if self.params.generator:
             nets.append((trainer.G, 21))
         for net, stream in nets:
-            if not isinstance(net, SeededMLP):
-                raise TypeError(f"spectral_norm needs SeededMLP networks, not {type(net).__name__}")
+            if not (isinstance(net, SeededMLP) or hasattr(net, "sn_view")):
+                raise TypeError(f"spectral_norm needs seed-axis MLP or conv networks, not {type(net).__name__}")
             normalise_net(net, trainer.seeds, stream, self.params, trainer.device)

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from ganbench.analysis import stats
-from ganbench.io import write_text
-from ganbench.report import export, plots
+from markupsafe import Markup
+
+from ganbench.io import write_frame, write_text
+from ganbench.report import diagnosis, export, plots
 from ganbench.report.export import METRIC_LABELS, format_number
 
 __all__ = [
@@ -85,6 +87,8 @@ class RunData:
         warnings: Human-readable problems met while reading, each naming the file.
         datasets: Dataset names in display order (manifest protocol order, then trials order).
         combos: Combo names in display order (manifest order, then trials order).
+        hp_samples: In a sweep, (dataset, combo, hp_id, seed) → final samples (``samples``
+            then stays empty: one seed has several hyperparameter samples).
     """
 
     run_dir: Path
@@ -96,6 +100,7 @@ class RunData:
     warnings: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     combos: list[str] = field(default_factory=list)
+    hp_samples: dict[tuple[str, str, int, int], np.ndarray] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,9 +205,13 @@ def _read_history(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
 
 
 def _read_samples(
-    run_dir: Path, trials: pd.DataFrame, warnings: list[str]
+    run_dir: Path, trials: pd.DataFrame, warnings: list[str],
+    hp_out: dict[tuple[str, str, int, int], np.ndarray] | None = None,
 ) -> dict[tuple[str, str, int], np.ndarray]:
+    """Final samples per (dataset, combo, seed); in a sweep (trials with ``hp_id``) they go to
+    ``hp_out`` keyed (dataset, combo, hp_id, seed), from ``<dataset>__<combo>__hp<id>__seed<s>``."""
     out: dict[tuple[str, str, int], np.ndarray] = {}
+    sweep = "hp_id" in trials.columns and hp_out is not None
     if trials.empty:
         return out
     folder = run_dir / "samples"
@@ -212,8 +221,12 @@ def _read_samples(
     # Look names up in the folder listing, so no trial name can point outside samples/.
     present = {p.name: p for p in folder.iterdir() if p.is_file()}
     missing: list[str] = []
-    for row in trials[["dataset", "combo", "seed", "status"]].itertuples(index=False):
-        name = f"{row.dataset}__{row.combo}__seed{int(row.seed)}.npy"
+    cols = ["dataset", "combo", "seed", "status"] + (["hp_id"] if sweep else [])
+    for row in trials[cols].itertuples(index=False):
+        hp = getattr(row, "hp_id", None) if sweep else None
+        hp = int(hp) if hp is not None and _finite(hp) else None
+        name = (f"{row.dataset}__{row.combo}__hp{hp}__seed{int(row.seed)}.npy" if hp is not None
+                else f"{row.dataset}__{row.combo}__seed{int(row.seed)}.npy")
         path = present.get(name)
         if path is None:
             if row.status == "ok":
@@ -226,7 +239,10 @@ def _read_samples(
         except Exception as exc:  # noqa: BLE001
             warnings.append(f"samples/{name} could not be read ({_err(exc)}); it is left out.")
             continue
-        out[(row.dataset, row.combo, int(row.seed))] = arr.reshape(len(arr), -1)
+        if hp is not None:
+            hp_out[(row.dataset, row.combo, hp, int(row.seed))] = arr.reshape(len(arr), -1)
+        else:
+            out[(row.dataset, row.combo, int(row.seed))] = arr.reshape(len(arr), -1)
     if missing:
         shown = ", ".join(f"samples/{m}" for m in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -269,12 +285,13 @@ def load_run(run_dir: str | Path) -> RunData:
             .drop(columns=["_d", "_c"])
             .reset_index(drop=True)
         )
-    samples = _read_samples(run_dir, trials, warnings)
+    hp_samples: dict[tuple[str, str, int, int], np.ndarray] = {}
+    samples = _read_samples(run_dir, trials, warnings, hp_samples)
     # Error messages may quote absolute paths; a shared report names files relative to the run.
     for prefix in {str(run_dir.resolve()) + "/", str(run_dir) + "/"}:
         warnings[:] = [w.replace(prefix, "") for w in warnings]
     return RunData(run_dir, manifest, suite_text, trials, history, samples, warnings,
-                   datasets, combos)
+                   datasets, combos, hp_samples)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,6 +443,7 @@ def _summary_table(
             lo, hi = r.get(f"{m}_ci_lo"), r.get(f"{m}_ci_hi")
             cells.append({
                 "mean": format_number(mean),
+                "sort": repr(float(mean)) if _finite(mean) else "",
                 "ci": f"[{format_number(lo)}, {format_number(hi)}]" if _finite(lo) else "",
                 "title": (
                     f"median {format_number(r.get(f'{m}_median'))}, "
@@ -474,6 +492,9 @@ def _comparison_rows(comp_ds: pd.DataFrame) -> list[dict[str, Any]]:
             "p_holm": format_number(r["p_holm"]),
             "n": f"{int(r['n'])} vs {int(r['n_baseline'])}",
             "significant": bool(r["significant"]),
+            **{f"sort_{k}": repr(float(r[c])) if _finite(r[c]) else ""
+               for k, c in (("mean", "mean"), ("baseline_mean", "baseline_mean"),
+                            ("diff", "diff"), ("p", "p_value"), ("p_holm", "p_holm"))},
         })
     return rows
 
@@ -540,7 +561,8 @@ def _dataset_context(
     if dist_metrics:
         ctx["distribution"] = figs.make(
             f"fig-dist-{did}", f"{name}: per-seed results",
-            "Each point is one seed (crosses: diverged or failed trials); bars are medians.",
+            "Each point is one seed (crosses: diverged or failed trials); bars are medians, grey "
+            "boxes the interquartile range (with at least three finite values).",
             lambda: plots.distribution_figure(trials_ds, dist_metrics, combos, colors,
                                               METRIC_LABELS, title=f"{name}: per-seed results"),
         )
@@ -563,10 +585,18 @@ def _dataset_context(
         else:
             caption = ("Final generated samples, one panel per combo, one colour per seed; black "
                        "crosses mark the mode centres.")
-        ctx["samples"] = figs.make(
-            f"fig-samples-{did}", f"{name}: final samples", caption,
-            lambda: plots.samples_figure(per_combo, centres, title=f"{name}: final samples"),
-        )
+        if kind == "image":
+            shape = _image_shape(run.manifest, name)
+            ctx["samples"] = figs.make(
+                f"fig-samples-{did}", f"{name}: final samples",
+                "Final generated images, one panel per combo, taken in turn from each seed.",
+                lambda: plots.image_samples_figure(per_combo, shape, title=f"{name}: final samples"),
+            ) if shape else None
+        else:
+            ctx["samples"] = figs.make(
+                f"fig-samples-{did}", f"{name}: final samples", caption,
+                lambda: plots.samples_figure(per_combo, centres, title=f"{name}: final samples"),
+            )
 
     # Training curves.
     ctx["curves"] = []
@@ -621,7 +651,110 @@ def _dataset_context(
             )
             if fig:
                 ctx["dirac"].append(fig)
+    ctx["images"] = _image_figures(run, name, did, kind, combos, colors, hist_ds, figs)
     return ctx
+
+
+# ---------------------------------------------------------------------------------------------
+# Image datasets (kind "image"): sample grids at checkpoints, FID and modes over time, and the
+# mode histogram. Additive: nothing here runs for toy or Dirac datasets.
+# ---------------------------------------------------------------------------------------------
+
+#: Most checkpoints shown per combo in the sample-grid figure (evenly spread, last included).
+MAX_GRID_CHECKPOINTS = 6
+
+
+def _image_shape(manifest: Mapping[str, Any], name: str) -> tuple[int, int, int] | None:
+    spec = ((manifest.get("protocol") or {}).get("datasets") or {}).get(name) or {}
+    try:
+        c, h, w = (int(v) for v in spec.get("shape"))
+        return c, h, w
+    except (TypeError, ValueError):
+        return None
+
+
+def _checkpoint_grids(hist_ds: pd.DataFrame, combos: Sequence[str],
+                      shape: tuple[int, int, int]) -> dict[str, list[tuple[int, np.ndarray]]]:
+    """combo → [(step, uint8 images)] of the lowest seed, at up to MAX_GRID_CHECKPOINTS steps."""
+    size = int(np.prod(shape))
+    out: dict[str, list[tuple[int, np.ndarray]]] = {}
+    for combo in combos:
+        sub = hist_ds[(hist_ds["combo"] == combo) & hist_ds["sample_grid"].map(
+            lambda b: isinstance(b, (bytes, bytearray)) and len(b) > 0)]
+        if sub.empty:
+            continue
+        sub = sub[sub["seed"] == sub["seed"].min()].sort_values("step")
+        idx = np.unique(np.linspace(0, len(sub) - 1, min(MAX_GRID_CHECKPOINTS, len(sub))).round().astype(int))
+        cells = []
+        for _, r in sub.iloc[idx].iterrows():
+            arr = np.frombuffer(r["sample_grid"], dtype=np.uint8)
+            if len(arr) % size == 0:
+                cells.append((int(r["step"]), arr.reshape(-1, size)))
+        if cells:
+            out[combo] = cells
+    return out
+
+
+def _final_mode_hists(hist_ds: pd.DataFrame, combos: Sequence[str]) -> dict[str, dict[int, np.ndarray]]:
+    """combo → {seed → mode histogram at the seed's last evaluation}."""
+    out: dict[str, dict[int, np.ndarray]] = {}
+    sub = hist_ds[hist_ds["mode_hist"].map(lambda h: h is not None and np.size(h) > 1)]
+    for (combo, seed), g in sub.groupby(["combo", "seed"], sort=False):
+        if combo in combos:
+            last = g.sort_values("step").iloc[-1]["mode_hist"]
+            out.setdefault(combo, {})[int(seed)] = np.asarray(list(last), dtype=float)
+    return {c: out[c] for c in combos if c in out}
+
+
+def _image_figures(run: RunData, name: str, did: str, kind: str, combos: Sequence[str],
+                   colors: Mapping[str, Any], hist_ds: pd.DataFrame | None, figs: "_Figures") -> list:
+    if kind != "image" or hist_ds is None:
+        return []
+    shape = _image_shape(run.manifest, name)
+    out = []
+    if shape and "sample_grid" in hist_ds.columns:
+        grids = _checkpoint_grids(hist_ds, combos, shape)
+        if grids:
+            out.append(figs.make(
+                f"fig-grids-{did}", f"{name}: samples at checkpoints",
+                "Generated images of the lowest seed at evaluation steps (rows: combos); each "
+                "checkpoint draws fresh noise.",
+                lambda: plots.checkpoint_grids_figure(grids, shape, title=f"{name}: samples at checkpoints")))
+    fid_cols = [c for c in ("fid", "kid_mean", "precision", "recall") if _has_finite(hist_ds, c)]
+    if fid_cols:
+        out.append(figs.make(
+            f"fig-fid-{did}", f"{name}: FID, KID and precision/recall over training",
+            "torch-fidelity metrics at checkpoints (extractor and sample counts in the Protocol "
+            "section): median over seeds and interquartile band.",
+            lambda: plots.curves_figure(hist_ds, fid_cols, combos=combos, colors=colors,
+                                        labels=METRIC_LABELS, title=f"{name}: FID over training")))
+    mode_cols = [c for c in ("modes_covered", "reverse_kl") if _has_finite(hist_ds, c)]
+    if mode_cols:
+        total = None
+        if _has_finite(run.trials, "modes_total"):
+            sub = run.trials[run.trials["dataset"] == name]
+            vals = pd.to_numeric(sub.get("modes_total"), errors="coerce").dropna()
+            total = int(vals.max()) if len(vals) else None
+        labels = dict(METRIC_LABELS)
+        if total:
+            labels["modes_covered"] = f"{METRIC_LABELS.get('modes_covered', 'modes covered')} (of {total})"
+        out.append(figs.make(
+            f"fig-modes-{did}", f"{name}: modes over training",
+            "Modes covered by the generated samples (digit classifier, each channel classified) "
+            "and KL(p_gen ‖ uniform): median over seeds and interquartile band.",
+            lambda: plots.curves_figure(hist_ds, mode_cols, combos=combos, colors=colors,
+                                        labels=labels, title=f"{name}: modes over training")))
+        if "mode_hist" in hist_ds.columns:
+            hists = _final_mode_hists(hist_ds, combos)
+            k = total or max((len(h) for per in hists.values() for h in per.values()), default=0)
+            if hists and k:
+                out.append(figs.make(
+                    f"fig-modehist-{did}", f"{name}: mode histogram",
+                    "Share of generated samples per mode at the last evaluation, modes ranked by "
+                    "frequency (log-log), one line per seed; dashed: the uniform share of the data. "
+                    "A collapsed generator puts its mass on a few modes.",
+                    lambda: plots.mode_histogram_figure(hists, k, title=f"{name}: mode histogram")))
+    return [f for f in out if f]
 
 
 def _problem_rows(trials: pd.DataFrame) -> list[dict[str, str]]:
@@ -647,11 +780,11 @@ def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
         spec = spec if isinstance(spec, dict) else {}
         centres = spec.get("centres") or []
         extra = {k: v for k, v in spec.items()
-                 if k not in ("kind", "centres", "std", "params", "dim")}
+                 if k not in ("kind", "centres", "std", "params", "dim", "modes")}
         datasets.append({
             "name": name,
             "kind": spec.get("kind", ""),
-            "modes": str(len(centres)) if centres else "–",
+            "modes": str(len(centres)) if centres else (str(spec["modes"]) if spec.get("modes") else "–"),
             "std": format_number(spec.get("std")),
             "params": _json(spec.get("params", {})),
             "extra": "; ".join(f"{k}: {_text(v)}" for k, v in extra.items()),
@@ -674,8 +807,16 @@ def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
     statistics = protocol.get("statistics")
     if not isinstance(statistics, dict):
         statistics = stats.describe_protocol()
-    known = ("datasets", "coverage", "frechet", "statistics")
+    known = ("datasets", "coverage", "frechet", "statistics", "images")
+    images = protocol.get("images") if isinstance(protocol.get("images"), dict) else {}
+    image_rows = [(k, _text(v)) for k, v in images.items() if k != "fidelity"]
+    fidelity_rows = [
+        {"dataset": ds, **{k: _text(v) for k, v in (f if isinstance(f, dict) else {}).items()}}
+        for ds, f in (images.get("fidelity") or {}).items()
+    ]
     return {
+        "images": image_rows,
+        "fidelity": fidelity_rows,
         "datasets": datasets,
         "combos": combos,
         "coverage": [(k, _text(v)) for k, v in coverage.items()],
@@ -719,6 +860,94 @@ def _repro_context(run: RunData) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------
+# Diagnosis sections (issue 4): Overview, failure modes, Sensitivity, Methods — built by
+# ganbench.report.diagnosis, rendered by templates/_overview, _failures, _sensitivity, _methods.
+# ---------------------------------------------------------------------------------------------
+
+
+def _toc_insert(toc: list, after: str | None, before: str | None, entry: tuple) -> None:
+    """Insert ``entry`` after the anchor ``after`` (or before ``before``; else at the end)."""
+    anchors = [t[0] for t in toc]
+    if after is not None and after in anchors:
+        toc.insert(anchors.index(after) + 1, entry)
+    elif before is not None and before in anchors:
+        toc.insert(anchors.index(before), entry)
+    else:
+        toc.append(entry)
+
+
+def _diagnosis_context(run: RunData, comparisons: pd.DataFrame | None,
+                       datasets: list[dict[str, Any]], figs: "_Figures", notes: list[str],
+                       toc: list) -> dict[str, Any]:
+    """Template context of the diagnosis sections; extends ``toc`` in place and writes
+    ``sensitivity.csv`` for sweeps."""
+    manifest = run.manifest
+    trials = run.trials
+    kinds = {d["name"]: d["kind"] for d in datasets}
+    ids = {d["name"]: d["id"] for d in datasets}
+    statistics = (manifest.get("protocol") or {}).get("statistics")
+    out: dict[str, Any] = {"sort_script": Markup(diagnosis.SORT_SCRIPT),
+                           "script_hash": Markup(diagnosis.script_csp_hash()),
+                           "timing_rows": diagnosis.timing_rows(trials) if len(trials) else []}
+
+    def guarded(what: str, fn: Callable[[], Any], default: Any) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - one bad section must not sink the report
+            run.warnings.append(f"The {what} could not be built ({_err(exc)}).")
+            return default
+
+    out["overview"] = guarded("overview", lambda: diagnosis.overview_context(
+        trials, comparisons, run.datasets, run.combos, kinds, ids, manifest.get("baseline"),
+        statistics if isinstance(statistics, Mapping) else None, notes),
+        {"matrix": None, "headlines": [], "evidence": [], "sweep": False, "alpha": "0.05",
+         "notes": list(notes)})
+    related = {
+        d["name"]: [(f["id"], f["title"]) for key in ("distribution", "samples", "curves", "dirac",
+                                                       "images")
+                    for f in (d.get(key) if isinstance(d.get(key), list) else [d.get(key)])
+                    if isinstance(f, dict) and f.get("id")]
+        for d in datasets
+    }
+    out["failures"] = guarded("failure-mode sections", lambda: diagnosis.failure_sections(
+        trials, run.history, run.samples, run.hp_samples, manifest, run.datasets, run.combos,
+        kinds, ids, lambda name: _centres(manifest, name), related, figs.make), [])
+    sens, sens_frame = guarded("sensitivity section", lambda: diagnosis.sensitivity_context(
+        trials, run.datasets, run.combos, kinds, ids, run.suite_text, figs.make,
+        run.hp_samples, lambda name: _centres(manifest, name)), (None, None))
+    out["sensitivity"] = sens
+    if sens_frame is not None:
+        write_frame(run.run_dir / "sensitivity.csv", sens_frame)
+    out["methods"] = guarded("methods section", lambda: diagnosis.methods_context(
+        manifest, trials, kinds), None)
+
+    ov = out["overview"]
+    if ov["matrix"] or ov["headlines"] or ov["evidence"]:
+        children = [(a, label) for a, label, ok in (
+            ("verdict-matrix", "Verdicts", ov["matrix"]),
+            ("headlines", "Headline findings", ov["headlines"]),
+            ("evidence", "Evidence per run", ov["evidence"])) if ok]
+        toc.insert(0, ("overview", "Overview", children))
+    after = "summary"
+    for f in out["failures"]:
+        entry = (f["id"], f"Failure mode: {f['title']}",
+                 [(d["id"], d["dataset"]) for d in f["datasets"]])
+        _toc_insert(toc, after, None, entry)
+        after = f["id"]
+    if sens:
+        _toc_insert(toc, "comparisons" if any(t[0] == "comparisons" for t in toc) else after, None,
+                    ("sensitivity", "Sensitivity", [(d["id"], d["dataset"]) for d in sens["datasets"]]))
+    if out["methods"] is not None:
+        _toc_insert(toc, None, "protocol", ("methods", "Methods", [
+            (a, label) for a, label in (("methods-coverage", "Coverage"),
+                                        ("methods-dynamics", "Dynamics"),
+                                        ("methods-verdicts", "Verdicts"),
+                                        ("methods-statistics", "Statistics"))
+            if a != "methods-coverage" or out["methods"]["coverage"]]))
+    return out
+
+
 def render_html(context: Mapping[str, Any]) -> str:
     """Render ``templates/report.html.j2`` with autoescaping on.
 
@@ -751,7 +980,11 @@ def build_report(run_dir: str | Path) -> Path:
     ``history.parquet`` and ``samples/*.npy``. Writes, atomically: ``summary.csv`` (per dataset ×
     combo: :func:`ganbench.analysis.stats.summarize` of every numeric metric plus status counts),
     ``summary.tex``, ``comparisons.csv`` (when the baseline ran and there are at least two
-    combos), ``citation.bib`` and ``report.html``. Missing or unreadable optional files become
+    combos), ``verdicts.csv`` (verdict rates per dataset × combo), ``sensitivity.csv`` (sweeps),
+    ``citation.bib`` and ``report.html``. Trials without verdicts (older run folders) get them
+    from ``history.parquet`` (:func:`ganbench.report.diagnosis.ensure_verdicts`). The diagnosis
+    sections (Overview, failure modes, Sensitivity, Methods) come from
+    :mod:`ganbench.report.diagnosis`. Missing or unreadable optional files become
     warnings shown at the top of the report.
 
     Args:
@@ -766,8 +999,10 @@ def build_report(run_dir: str | Path) -> Path:
     run = load_run(run_dir)
     manifest = run.manifest
     warnings = run.warnings
+    notes: list[str] = []
+    run.trials = diagnosis.ensure_verdicts(run.trials, run.history, manifest, notes, warnings)
 
-    summary = comparisons = None
+    summary = comparisons = rates = None
     if not run.trials.empty:
         try:
             summary = compute_summary(run.trials)
@@ -777,7 +1012,11 @@ def build_report(run_dir: str | Path) -> Path:
             comparisons = compute_comparisons(run.trials, manifest.get("baseline"))
         except Exception as exc:  # noqa: BLE001
             warnings.append(f"The comparisons with the baseline could not be computed ({_err(exc)}).")
-    export.write_exports(run_dir, summary, manifest, comparisons)
+        try:
+            rates = diagnosis.verdict_rates_frame(run.trials)
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"The verdict rates could not be computed ({_err(exc)}).")
+    export.write_exports(run_dir, summary, manifest, comparisons, verdicts=rates)
 
     figs = _Figures(warnings)
     datasets = [
@@ -798,8 +1037,12 @@ def build_report(run_dir: str | Path) -> Path:
     if any(d["dirac"] for d in datasets):
         toc.append(("dirac", "Dirac-GAN dynamics",
                     [(f"dirac-{d['id']}", d["name"]) for d in datasets if d["dirac"]]))
+    if any(d.get("images") for d in datasets):
+        toc.append(("images", "Image datasets",
+                    [(f"images-{d['id']}", d["name"]) for d in datasets if d.get("images")]))
     toc += [("protocol", "Protocol", []), ("suite", "Suite", []),
             ("reproducibility", "Reproducibility", []), ("cite", "Cite this report", [])]
+    extra = _diagnosis_context(run, comparisons, datasets, figs, notes, toc)
 
     context = {
         "title": f"ganbench report: {suite_name}",
@@ -821,6 +1064,7 @@ def build_report(run_dir: str | Path) -> Path:
         "suite_text": run.suite_text,
         "repro": _repro_context(run),
         "bibtex": export.citation_bib(manifest),
+        **extra,
         "n_figures": figs.count,
     }
     html = render_html(context)

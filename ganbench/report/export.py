@@ -1,5 +1,6 @@
-"""Exports of a run beside its HTML report: ``summary.csv``, ``summary.tex``, ``comparisons.csv``
-and ``citation.bib``.
+"""Exports of a run beside its HTML report: ``summary.csv``, ``summary.tex``, ``comparisons.csv``,
+``verdicts.csv`` and ``citation.bib`` (a sweep's ``sensitivity.csv`` is written by the report
+builder).
 
 The text builders (:func:`summary_tex`, :func:`citation_bib`) are pure; :func:`write_exports`
 writes their output through the atomic writers of :mod:`ganbench.io`.
@@ -282,14 +283,18 @@ def write_exports(
     summary: pd.DataFrame | None,
     manifest: Mapping[str, Any],
     comparisons: pd.DataFrame | None = None,
+    verdicts: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
-    """Write ``summary.csv``, ``summary.tex``, ``comparisons.csv`` and ``citation.bib`` atomically.
+    """Write ``summary.csv``, ``summary.tex``, ``comparisons.csv``, ``verdicts.csv`` and
+    ``citation.bib`` atomically.
 
     Args:
         run_dir: The run folder.
         summary: The summary frame (skipped, with ``summary.tex``, when None).
         manifest: The run's manifest.
         comparisons: Comparisons against the baseline (skipped when None).
+        verdicts: Verdict rates per dataset × combo
+            (:func:`ganbench.analysis.stats.verdict_rates`; skipped when None).
 
     Returns:
         File name → path of every file written.
@@ -301,5 +306,7 @@ def write_exports(
         out["summary.tex"] = write_text(run_dir / "summary.tex", summary_tex(summary, manifest))
     if comparisons is not None:
         out["comparisons.csv"] = write_frame(run_dir / "comparisons.csv", comparisons)
+    if verdicts is not None:
+        out["verdicts.csv"] = write_frame(run_dir / "verdicts.csv", verdicts)
     out["citation.bib"] = write_text(run_dir / "citation.bib", citation_bib(manifest))
     return out

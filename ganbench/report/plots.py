@@ -44,6 +44,10 @@ __all__ = [
     "layer_norms_figure",
     "phase_portrait",
     "distribution_figure",
+    "image_tile",
+    "image_samples_figure",
+    "checkpoint_grids_figure",
+    "mode_histogram_figure",
 ]
 
 #: Resolution of every embedded PNG, in dots per inch.
@@ -511,7 +515,8 @@ def distribution_figure(
     """Per-seed values of each metric as strip plots: one panel per metric, combos on x.
 
     Every seed is one point (jittered deterministically); trials whose ``status`` is not
-    ``"ok"`` are drawn as crosses; a black bar marks each combo's median.
+    ``"ok"`` are drawn as crosses; a black bar marks each combo's median and, with at least
+    three finite values, a grey box its interquartile range.
 
     Args:
         trials: One row per trial × seed with ``combo``, the metric columns and optionally
@@ -550,10 +555,199 @@ def distribution_figure(
                 if fin.any():
                     med = float(np.median(vals[fin]))
                     ax.plot([i - 0.3, i + 0.3], [med, med], color="black", linewidth=1.2)
+                if fin.sum() >= 3:  # the interquartile box behind the seeds
+                    q1, q3 = np.percentile(vals[fin], [25, 75])
+                    from matplotlib.patches import Rectangle
+
+                    ax.add_patch(Rectangle(
+                        (i - 0.3, q1), 0.6, q3 - q1, facecolor="0.92", edgecolor="0.6",
+                        linewidth=0.6, zorder=0))
             ax.set_xticks(range(len(combos)), [_label(c) for c in combos], rotation=30,
                           ha="right")
             ax.set_xlim(-0.6, len(combos) - 0.4)
             ax.set_title(_label(labels.get(m, m)))
+        if title:
+            fig.suptitle(_label(title), fontsize=9)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Image datasets
+# ---------------------------------------------------------------------------------------------
+
+
+def image_tile(images: np.ndarray, shape: Sequence[int], ncols: int | None = None,
+               pad: int = 1) -> np.ndarray:
+    """Tile images into one picture.
+
+    Args:
+        images: ``[N, C·H·W]`` (or ``[N, C, H, W]``) as ``uint8`` 0–255, or floats in
+            ``[-1, 1]`` (the model's pixel range; see :mod:`ganbench.data.images`).
+        shape: ``(C, H, W)`` of one image (C = 1 grey, 3 RGB).
+        ncols: Images per row (default: the ceiling of √N).
+        pad: Pixels of white between images.
+
+    Returns:
+        ``uint8 [rows·(H+pad)+pad, cols·(W+pad)+pad, 3]``.
+    """
+    c, h, w = (int(v) for v in shape)
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8:
+        arr = np.nan_to_num(arr.astype(np.float64), nan=-1.0)
+        arr = np.round((np.clip(arr, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    arr = arr.reshape(-1, c, h, w)
+    n = len(arr)
+    ncols = ncols or max(1, math.ceil(math.sqrt(max(n, 1))))
+    nrows = max(1, math.ceil(n / ncols))
+    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, 3), 255, dtype=np.uint8)
+    for i in range(n):
+        r, q = divmod(i, ncols)
+        img = arr[i].transpose(1, 2, 0)
+        if c == 1:
+            img = np.repeat(img, 3, axis=2)
+        elif c != 3:
+            img = np.repeat(img[..., :1], 3, axis=2)
+        y, x = pad + r * (h + pad), pad + q * (w + pad)
+        out[y:y + h, x:x + w] = img
+    return out
+
+
+def image_samples_figure(
+    samples: Mapping[str, Mapping[int, np.ndarray]],
+    shape: Sequence[int],
+    title: str | None = None,
+    per_panel: int = 64,
+) -> Figure:
+    """Final generated images: one panel per combo, an 8×8 grid drawn round-robin from the seeds.
+
+    Args:
+        samples: combo → {seed → array [N, C·H·W] in [-1, 1]} in display order.
+        shape: ``(C, H, W)`` of one image.
+        title: Figure title.
+        per_panel: Images per panel.
+
+    Returns:
+        The figure.
+    """
+    combos = list(samples)
+    fig, axes = new_figure(len(combos), ncols=4, panel=(2.3, 2.45))
+    with matplotlib.rc_context(_RC):
+        for ax, combo in zip(axes, combos):
+            per = samples[combo]
+            seeds = sorted(per)
+            picked = []
+            for i in range(per_panel):
+                if not seeds:
+                    break
+                s = seeds[i % len(seeds)]
+                k = i // len(seeds)
+                if k < len(per[s]):
+                    picked.append(np.asarray(per[s])[k])
+            if picked:
+                ax.imshow(image_tile(np.stack(picked), shape), interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for sp in ax.spines.values():
+                    sp.set_visible(False)
+            else:
+                _no_data(ax, "no samples")
+            ax.set_title(_label(combo) + (f"  (seeds {', '.join(map(str, seeds))})" if seeds else ""))
+        if title:
+            fig.suptitle(_label(title), fontsize=9)
+    return fig
+
+
+def checkpoint_grids_figure(
+    grids: Mapping[str, Sequence[tuple[int, np.ndarray]]],
+    shape: Sequence[int],
+    title: str | None = None,
+) -> Figure:
+    """Sample grids at checkpoints: rows = combos, columns = evaluation steps (transposed when
+    there are fewer than three checkpoints, so the figure stays wide enough to read).
+
+    Args:
+        grids: combo → [(step, images [n, C·H·W] uint8)] in step order (one seed's grids).
+        shape: ``(C, H, W)`` of one image.
+        title: Figure title.
+
+    Returns:
+        The figure.
+    """
+    combos = list(grids)
+    n_steps = max([len(v) for v in grids.values()] + [1])
+    transpose = n_steps < 3
+    nrows, ncols = (n_steps, len(combos)) if transpose else (len(combos), n_steps)
+    fig, axes = new_figure(nrows * ncols, ncols=ncols, panel=(1.45, 1.6))
+    with matplotlib.rc_context(_RC):
+        for r in range(nrows):
+            for c in range(ncols):
+                ci, k = (c, r) if transpose else (r, c)
+                combo = combos[ci]
+                cells = list(grids[combo])
+                ax = axes[r * ncols + c]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for sp in ax.spines.values():
+                    sp.set_visible(False)
+                if k < len(cells):
+                    step, imgs = cells[k]
+                    ax.imshow(image_tile(imgs, shape), interpolation="nearest")
+                    ax.set_title(f"{_label(combo)}\nstep {step}" if transpose else f"step {step}",
+                                 fontsize=6)
+                if c == 0 and not transpose:
+                    ax.set_ylabel(_label(combo), fontsize=7)
+        if title:
+            fig.suptitle(_label(title), fontsize=9)
+    return fig
+
+
+def mode_histogram_figure(
+    hists: Mapping[str, Mapping[int, np.ndarray]],
+    n_modes: int,
+    title: str | None = None,
+) -> Figure:
+    """The generated mode histogram, modes ranked by frequency: one panel per combo, one line
+    per seed, log y; the dashed line is the uniform 1/K of the data.
+
+    Args:
+        hists: combo → {seed → counts [K]} (final evaluation).
+        n_modes: K (1000 for stacked digits).
+        title: Figure title.
+
+    Returns:
+        The figure.
+    """
+    combos = list(hists)
+    fig, axes = new_figure(len(combos), ncols=4, panel=(2.5, 2.1), sharey=True)
+    all_seeds = sorted({s for per in hists.values() for s in per})
+    scol = _seed_colors(all_seeds)
+    with matplotlib.rc_context(_RC):
+        for ax, combo in zip(axes, combos):
+            drawn = False
+            covered = []
+            for seed in sorted(hists[combo]):
+                h = np.asarray(hists[combo][seed], dtype=float)
+                if h.sum() <= 0:
+                    continue
+                p = np.sort(h / h.sum())[::-1]
+                nz = p[p > 0]
+                covered.append(len(nz))
+                ax.step(np.arange(1, len(nz) + 1), nz, where="post", color=scol[seed],
+                        linewidth=1.0, label=f"seed {seed}")
+                drawn = True
+            ax.axhline(1.0 / n_modes, color="black", linestyle="--", linewidth=0.8,
+                       label=f"uniform 1/{n_modes}")
+            if drawn:
+                ax.set_yscale("log")
+                ax.set_xscale("log")
+                ax.set_xlim(1, n_modes)
+            else:
+                _no_data(ax)
+            cov = f"\n{', '.join(map(str, covered))} of {n_modes} modes" if covered else ""
+            ax.set_title(_label(combo) + cov)
+            ax.set_xlabel("mode rank")
+        axes[0].set_ylabel("share of samples")
+        _legend_outside(fig, axes)
         if title:
             fig.suptitle(_label(title), fontsize=9)
     return fig

@@ -1,0 +1,1165 @@
+"""The report's diagnosis sections (issue 4): Overview, failure modes, Sensitivity and Methods.
+
+Everything here turns a loaded run (:class:`ganbench.report.build.RunData`) into plain template
+context: lists and dicts of already formatted strings, plus figures made through the report's
+figure collector. :func:`ganbench.report.build.build_report` calls these and renders them with
+``templates/_overview.html.j2``, ``_failures.html.j2``, ``_sensitivity.html.j2`` and
+``_methods.html.j2``.
+
+* **Overview** — the verdict matrix (share of runs per verdict, per dataset × combo, colour
+  coded), one generated sentence per comparison with the baseline on the dataset's main metric
+  (:data:`MAIN_METRIC_BY_KIND`), and every run's verdicts with their evidence.
+* **Failure modes** — one section per verdict present among :data:`FAILURE_MODES`: the numbers
+  that triggered it for every run, per-run curves with the thresholds, and the mass per mode at
+  each checkpoint (toy data keeps its generated samples only at the end of training, so the
+  per-evaluation mode histogram stands in for "samples at checkpoints").
+* **Sensitivity** (sweeps, trials with ``hp_id``) — Lucic et al. 2018: the distribution of the
+  final main metric over hyperparameter samples, the share of healthy runs, best and median.
+* **Methods** — metric definitions, the dynamics definitions (the docstring of
+  :mod:`ganbench.analysis.dynamics`), verdict rules and thresholds in force, sample counts,
+  bootstrap settings and the feature extractor.
+* :data:`SORT_SCRIPT` — the report's only script: click a table header to sort.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import inspect
+import math
+import re
+from math import comb
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup, escape
+
+from ganbench.analysis import stats
+from ganbench.report import diagnostic_plots as dplots
+from ganbench.report import plots
+from ganbench.report.export import METRIC_LABELS, format_number
+
+__all__ = [
+    "VERDICT_ORDER",
+    "FAILURE_MODES",
+    "MAIN_METRIC_BY_KIND",
+    "HIGHER_IS_BETTER",
+    "SORT_SCRIPT",
+    "script_csp_hash",
+    "main_metric",
+    "ensure_verdicts",
+    "verdict_rates_frame",
+    "overview_context",
+    "failure_sections",
+    "sensitivity_context",
+    "methods_context",
+    "timing_rows",
+]
+
+#: Verdicts in the order of the matrix columns.
+VERDICT_ORDER = ("diverged", "mode_collapse", "non_convergence", "vanishing_gradients", "healthy")
+#: Verdicts that get a section of their own.
+FAILURE_MODES = ("mode_collapse", "non_convergence", "vanishing_gradients")
+VERDICT_TITLES = {
+    "diverged": "Diverged",
+    "mode_collapse": "Mode collapse",
+    "non_convergence": "Non-convergence",
+    "vanishing_gradients": "Vanishing gradients",
+    "healthy": "Healthy",
+}
+# Matrix colours (RGB); a cell's opacity grows with the share of runs.
+_VERDICT_RGB = {
+    "diverged": (110, 40, 40),
+    "mode_collapse": (217, 83, 79),
+    "non_convergence": (232, 150, 40),
+    "vanishing_gradients": (142, 68, 173),
+    "healthy": (60, 160, 90),
+}
+#: The headline metric of each dataset kind (first one with a finite value is used).
+MAIN_METRIC_BY_KIND: dict[str, tuple[str, ...]] = {
+    "toy2d": ("modes_covered", "hq_fraction", "frechet_distance"),
+    "dirac": ("dist_final", "dirac_final_dist"),
+    "image": ("modes_covered", "fid", "kid_mean", "frechet_distance"),
+}
+#: Direction of "better" of the metrics used in sentences and sensitivity.
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "modes_covered": True, "cells_occupied": True, "hq_fraction": True, "reverse_kl": False,
+    "frechet_distance": False, "fid": False, "kid_mean": False, "precision": True,
+    "recall": True, "dist_final": False, "dirac_final_dist": False,
+}
+#: Most combos drawn in one failure-mode figure (most affected first; the rest are listed).
+MAX_FAILURE_COMBOS = 8
+#: Combos without the verdict drawn beside the affected ones for contrast (baseline first).
+CONTRAST_COMBOS = 2
+#: Most checkpoints per row of the mode-mass small multiples.
+MAX_CHECKPOINTS = 6
+#: Failure-mode tables with more rows than this start folded.
+OPEN_ROWS = 24
+
+# Numbers shown for the runs of each failure mode (only those with a finite value).
+_FAILURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mode_collapse": ("modes_covered", "chance_coverage", "cells_occupied", "hq_fraction",
+                      "modes_total"),
+    "non_convergence": ("dirac_final_dist", "dirac_log_dist_slope", "dirac_winding",
+                        "hq_fraction", "cells_occupied", "mode_hopping_mean",
+                        "d_loss_rel_amplitude", "d_loss_period"),
+    "vanishing_gradients": ("g_grad_early", "g_grad_late", "g_grad_decay", "d_fake_late",
+                            "d_real_late", "d_accuracy_late", "hq_fraction", "dirac_final_dist"),
+}
+_COLUMN_LABELS = {
+    "chance_coverage": "Chance coverage", "cells_occupied": "Cells occupied",
+    "modes_total": "Modes (K)", "dirac_final_dist": "Final distance",
+    "dirac_log_dist_slope": "Log-distance slope /step", "dirac_winding": "Winding (rev.)",
+    "mode_hopping_mean": "Mode hopping (mean TV)", "d_loss_rel_amplitude": "D-loss rel. amplitude",
+    "d_loss_period": "D-loss period (steps)", "g_grad_early": "G grad (early median)",
+    "g_grad_late": "G grad (late median)", "g_grad_decay": "G grad decay (log10)",
+    "d_fake_late": "D(fake) late", "d_real_late": "D(real) late",
+    "d_accuracy_late": "D soft accuracy late",
+}
+_INTRO = {
+    "mode_collapse": (
+        "The generator puts its mass on a few modes: the mass sits in few nearest-centre cells "
+        "whether or not the blob lies on a mode, or most samples are high quality but cover few "
+        "modes. A diffuse generator is not collapsed, however many modes it covers by chance "
+        "(compare modes covered with the chance level)."),
+    "non_convergence": (
+        "Training does not settle. On the Dirac-GAN the distance to the equilibrium is the "
+        "ground truth: it stays large and does not shrink (orbits, spirals out). On toy data: "
+        "the mass is spread over the cells but rarely high quality (diffuse), or it hops between "
+        "modes from one evaluation to the next, or the discriminator's loss oscillates with a "
+        "significant period."),
+    "vanishing_gradients": (
+        "The generator's gradient collapses while the discriminator is saturated (D(fake) near 0 "
+        "for the cross-entropy losses) — or, for critic losses, while the generator is still "
+        "away from the data, so the fall is not convergence."),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _has_finite(frame: pd.DataFrame | None, col: str) -> bool:
+    if frame is None or col not in frame.columns or frame.empty:
+        return False
+    return bool(np.isfinite(pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)).any())
+
+
+def _sort_key(x: Any) -> str:
+    """A ``data-sort`` value: the raw number (repr) or empty for missing."""
+    return repr(float(x)) if _finite(x) else ""
+
+
+def _signed(x: float) -> str:
+    s = format_number(x)
+    return s if s.startswith("-") or s in ("0", "–") else "+" + s
+
+
+def _pct(share: float) -> str:
+    if not _finite(share):
+        return "–"
+    p = 100 * share
+    return f"{p:.0f}%" if p >= 1 or p == 0 else "<1%"
+
+
+def _verdict_set(value: Any) -> frozenset[str]:
+    return stats.split_verdicts(value)
+
+
+def _hp_of(row: Mapping[str, Any]) -> int | None:
+    v = row.get("hp_id")
+    return int(v) if _finite(v) else None
+
+
+def _run_key(row: Mapping[str, Any]) -> dplots.RunKey:
+    return (str(row["combo"]), _hp_of(row), int(row["seed"]))
+
+
+def _evidence_for(evidence: Any, verdict: str) -> str:
+    """The part of an ``evidence`` cell that belongs to ``verdict``."""
+    for part in str(evidence or "").split(" | "):
+        if part.startswith(verdict + ":"):
+            return part[len(verdict) + 1:].strip()
+    return ""
+
+
+def _badge(verdict: str) -> dict[str, str]:
+    r, g, b = _VERDICT_RGB.get(verdict, (120, 120, 120))
+    return {"name": verdict, "style": f"background: rgba({r}, {g}, {b}, 0.18); "
+                                      f"border: 1px solid rgba({r}, {g}, {b}, 0.6)"}
+
+
+def main_metric(kind: str, trials_ds: pd.DataFrame) -> str | None:
+    """The headline metric of a dataset: the first of :data:`MAIN_METRIC_BY_KIND` with a
+    finite value (for unknown kinds, the first metric with a finite value of
+    :data:`HIGHER_IS_BETTER`)."""
+    candidates = MAIN_METRIC_BY_KIND.get(kind, tuple(HIGHER_IS_BETTER))
+    for m in candidates:
+        if _has_finite(trials_ds, m):
+            return m
+    return None
+
+
+def min_attainable_p(n: int, n_base: int) -> float:
+    """Smallest two-sided exact Mann–Whitney p-value for samples of these sizes (no ties)."""
+    if n < 1 or n_base < 1:
+        return float("nan")
+    return min(1.0, 2.0 / comb(n + n_base, n))
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts present in the trials
+# ---------------------------------------------------------------------------------------------
+
+
+def ensure_verdicts(trials: pd.DataFrame, history: pd.DataFrame | None,
+                    manifest: Mapping[str, Any], notes: list[str],
+                    warnings: list[str]) -> pd.DataFrame:
+    """The trials with a ``verdicts`` column.
+
+    Runs written by ``ganbench run`` carry their verdicts; for older run folders they are
+    computed here from ``history.parquet`` with the manifest's ``diagnostics`` settings (the run
+    folder is still the only input), and a note says so.
+    """
+    if trials.empty or "verdicts" in trials.columns:
+        return trials
+    if history is None:
+        return trials
+    try:
+        from ganbench.analysis.diagnose import diagnose_frame
+
+        diag = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("overrides") or {}
+        out = diagnose_frame(trials, history, manifest if manifest.get("combos") else None,
+                             cfg=dict(diag) if diag else None)
+    except Exception as exc:  # noqa: BLE001 - the report still builds without verdicts
+        warnings.append(f"The verdicts could not be computed from history.parquet "
+                        f"({type(exc).__name__}: {str(exc)[:200]}).")
+        return trials
+    notes.append("trials.parquet carries no verdicts (an older run folder): they were computed "
+                 "from history.parquet with the diagnostics settings of the manifest.")
+    return out
+
+
+def verdict_rates_frame(trials: pd.DataFrame) -> pd.DataFrame | None:
+    """:func:`ganbench.analysis.stats.verdict_rates` per dataset × combo, every verdict of
+    :data:`VERDICT_ORDER` as a column (0 where unseen), plus ``n_diagnosed``; None without
+    verdicts."""
+    if trials.empty or "verdicts" not in trials.columns:
+        return None
+    rates = stats.verdict_rates(trials, ["dataset", "combo"], "verdicts")
+    for v in VERDICT_ORDER:
+        if f"rate_{v}" not in rates.columns:
+            rates[f"rate_{v}"] = 0.0
+    extra = [c for c in rates.columns if c.startswith("rate_")
+             and c[5:] not in VERDICT_ORDER]
+    diagnosed = trials.assign(_d=trials["verdicts"].map(lambda v: bool(_verdict_set(v))))
+    n_diag = diagnosed.groupby(["dataset", "combo"], sort=False)["_d"].sum()
+    rates.insert(3, "n_diagnosed", [int(n_diag.get((d, c), 0))
+                                    for d, c in zip(rates["dataset"], rates["combo"])])
+    if "hp_id" in trials.columns:
+        n_hp = trials.groupby(["dataset", "combo"], sort=False)["hp_id"].nunique()
+        rates.insert(3, "n_hp_samples", [int(n_hp.get((d, c), 0))
+                                         for d, c in zip(rates["dataset"], rates["combo"])])
+    cols = (["dataset", "combo", "n"] + [c for c in ("n_hp_samples", "n_diagnosed") if c in rates]
+            + [f"rate_{v}" for v in VERDICT_ORDER] + extra)
+    return rates[cols]
+
+
+# ---------------------------------------------------------------------------------------------
+# Overview
+# ---------------------------------------------------------------------------------------------
+
+
+def _matrix(trials: pd.DataFrame, datasets: Sequence[str], combos: Sequence[str],
+            baseline: str | None) -> dict[str, Any] | None:
+    if trials.empty or "verdicts" not in trials.columns:
+        return None
+    sweep = "hp_id" in trials.columns
+    rows = []
+    any_undiagnosed = False
+    for ds in datasets:
+        tds = trials[trials["dataset"] == ds]
+        for combo in combos:
+            sub = tds[tds["combo"] == combo]
+            if sub.empty:
+                continue
+            sets = [_verdict_set(v) for v in sub["verdicts"]]
+            n = len(sets)
+            n_undiag = sum(1 for s in sets if not s)
+            any_undiagnosed |= bool(n_undiag)
+            hps = sub["hp_id"].tolist() if sweep else [None] * n
+            n_hp = len({h for h in hps if _finite(h)}) if sweep else 0
+            cells = []
+            for v in VERDICT_ORDER:
+                k = sum(1 for s in sets if v in s)
+                share = k / n if n else float("nan")
+                r, g, b = _VERDICT_RGB[v]
+                alpha = 0.0 if not k else 0.15 + 0.7 * share
+                title = f"{k} of {n} runs"
+                if sweep:
+                    h_hit = len({h for h, s in zip(hps, sets) if v in s and _finite(h)})
+                    title += f"; in {h_hit} of {n_hp} hyperparameter samples"
+                cells.append({
+                    "text": _pct(share) if k else "·",
+                    "count": f"{k}/{n}" if k else "",
+                    "sort": repr(share),
+                    "style": f"background: rgba({r}, {g}, {b}, {alpha:.2f})" if k else "",
+                    "title": title,
+                })
+            seeds = sub["seed"].nunique()
+            runs = (f"{n_hp} hp × {seeds} seed{'s' if seeds != 1 else ''}" if sweep else str(n))
+            rows.append({"dataset": ds, "combo": combo, "is_baseline": combo == baseline,
+                         "runs": runs, "n": n, "cells": cells, "undiagnosed": n_undiag})
+    if not rows:
+        return None
+    return {"headers": [VERDICT_TITLES[v] for v in VERDICT_ORDER], "verdicts": list(VERDICT_ORDER),
+            "rows": rows, "sweep": sweep, "any_undiagnosed": any_undiagnosed,
+            "legend": [{"name": VERDICT_TITLES[v], **_badge(v)} for v in VERDICT_ORDER]}
+
+
+def _sentence(ds: str, r: Mapping[str, Any], metric: str, alpha: float) -> dict[str, Any]:
+    combo, base = str(r["combo"]), str(r["baseline"])
+    m, b = format_number(r["mean"]), format_number(r["baseline_mean"])
+    if metric == "modes_covered":
+        lead = f"On {ds}, {combo} covers {m} modes vs {b} for {base}"
+    elif metric in ("dist_final", "dirac_final_dist"):
+        lead = f"On {ds}, {combo} ends at distance {m} from the equilibrium vs {b} for {base}"
+    elif metric == "fid":
+        lead = f"On {ds}, {combo} reaches FID {m} vs {b} for {base}"
+    else:
+        label = METRIC_LABELS.get(metric, metric)
+        lead = f"On {ds}, {combo} has {label[:1].lower() + label[1:]} {m} vs {b} for {base}"
+    lo, hi, p = _num(r["diff_ci_lo"]), _num(r["diff_ci_hi"]), _num(r["p_holm"])
+    ci = f"95% CI [{format_number(lo)}, {format_number(hi)}]" if _finite(lo) else "no CI"
+    detail = f"{_signed(r['diff'])}, {ci}, Holm p = {format_number(p)}"
+    spans_zero = not (_finite(lo) and _finite(hi)) or lo <= 0 <= hi
+    if not _finite(r["mean"]) or not _finite(r["baseline_mean"]):
+        return {"text": lead + ": not comparable (no finite values on one side).",
+                "significant": False, "direction": ""}
+    if not _finite(p):
+        return {"text": f"{lead} ({detail}): not testable.", "significant": False, "direction": ""}
+    if spans_zero:
+        return {"text": f"{lead}: no significant difference ({detail}).", "significant": False,
+                "direction": ""}
+    if p >= alpha:
+        return {"text": f"{lead}: no significant difference by the rank test ({detail}), "
+                        "although the bootstrap CI of the difference excludes 0.",
+                "significant": False, "direction": ""}
+    better = HIGHER_IS_BETTER.get(metric)
+    direction = ""
+    if better is not None:
+        direction = "better" if (float(r["diff"]) > 0) == better else "worse"
+    return {"text": f"{lead} ({detail}).", "significant": True, "direction": direction}
+
+
+def _headlines(comparisons: pd.DataFrame | None, trials: pd.DataFrame, datasets: Sequence[str],
+               kinds: Mapping[str, str], ids: Mapping[str, str],
+               alpha: float) -> list[dict[str, Any]]:
+    if comparisons is None or comparisons.empty:
+        return []
+    out = []
+    for ds in datasets:
+        comp = comparisons[comparisons["dataset"] == ds]
+        metric = main_metric(kinds.get(ds, ""), trials[trials["dataset"] == ds])
+        if comp.empty or metric is None:
+            continue
+        rows = comp[comp["metric"] == metric]
+        if rows.empty:
+            continue
+        sentences = [_sentence(ds, r, metric, alpha) for _, r in rows.iterrows()]
+        n = int(rows["n"].max()) if len(rows) else 0
+        n_base = int(rows["n_baseline"].max()) if len(rows) else 0
+        min_p = min_attainable_p(n, n_base)
+        note = ""
+        if _finite(min_p) and min_p >= alpha:
+            note = (f"With only {n} vs {n_base} values, the two-sided Mann–Whitney test can "
+                    f"hardly reach p < {format_number(alpha)}: its exact p-value is at least "
+                    f"{format_number(min_p)} (with ties, the normal approximation can go a little "
+                    "lower), and Holm's correction raises it further. Run more seeds to test "
+                    "these differences.")
+        out.append({"dataset": ds, "id": ids.get(ds, ds),
+                    "metric": METRIC_LABELS.get(metric, metric),
+                    "sentences": sentences, "note": note})
+    return out
+
+
+def _evidence_tables(trials: pd.DataFrame, datasets: Sequence[str],
+                     ids: Mapping[str, str]) -> list[dict[str, Any]]:
+    if trials.empty or "verdicts" not in trials.columns:
+        return []
+    sweep = "hp_id" in trials.columns
+    out = []
+    for ds in datasets:
+        tds = trials[trials["dataset"] == ds]
+        rows = []
+        for rec in tds.to_dict("records"):
+            verdicts = sorted(_verdict_set(rec.get("verdicts")),
+                              key=lambda v: VERDICT_ORDER.index(v) if v in VERDICT_ORDER else 99)
+            parts = []
+            for part in str(rec.get("evidence") or "").split(" | "):
+                name, _, rest = part.partition(": ")
+                if rest and name in verdicts:
+                    parts.append({"verdict": name, "text": rest})
+                elif part:
+                    parts.append({"verdict": "", "text": part})
+            rows.append({
+                "combo": str(rec["combo"]),
+                "hp": str(_hp_of(rec)) if sweep and _hp_of(rec) is not None else "",
+                "seed": str(int(rec["seed"])),
+                "status": str(rec.get("status", "")),
+                "verdicts": [_badge(v) for v in verdicts],
+                "verdict_text": ";".join(verdicts),
+                "evidence": parts,
+            })
+        if rows:
+            counts = {}
+            for r in rows:
+                for v in r["verdict_text"].split(";"):
+                    if v:
+                        counts[v] = counts.get(v, 0) + 1
+            summary = ", ".join(f"{VERDICT_TITLES.get(v, v).lower()} {k}"
+                                for v, k in sorted(counts.items(), key=lambda kv: (
+                                    VERDICT_ORDER.index(kv[0]) if kv[0] in VERDICT_ORDER else 99)))
+            out.append({"dataset": ds, "id": ids.get(ds, ds), "rows": rows, "sweep": sweep,
+                        "summary": summary, "open": len(rows) <= OPEN_ROWS})
+    return out
+
+
+def overview_context(trials: pd.DataFrame, comparisons: pd.DataFrame | None,
+                     datasets: Sequence[str], combos: Sequence[str], kinds: Mapping[str, str],
+                     ids: Mapping[str, str], baseline: str | None,
+                     statistics: Mapping[str, Any] | None, notes: Sequence[str]) -> dict[str, Any]:
+    """Template context of the Overview section."""
+    alpha = _num((statistics or {}).get("alpha", stats.SIGNIFICANCE_ALPHA))
+    if not _finite(alpha):
+        alpha = stats.SIGNIFICANCE_ALPHA
+    return {
+        "matrix": _matrix(trials, datasets, combos, baseline),
+        "headlines": _headlines(comparisons, trials, datasets, kinds, ids, alpha),
+        "evidence": _evidence_tables(trials, datasets, ids),
+        "sweep": "hp_id" in trials.columns,
+        "alpha": format_number(alpha),
+        "notes": list(notes),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Failure modes
+# ---------------------------------------------------------------------------------------------
+
+
+def _thresholds(manifest: Mapping[str, Any]) -> dict[str, float]:
+    from ganbench.analysis.diagnose import DiagnoseConfig
+
+    rec = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("thresholds")
+    out = DiagnoseConfig().to_dict()
+    if isinstance(rec, Mapping):
+        out.update({k: v for k, v in rec.items() if k in out})
+    return out
+
+
+def _mode_checkpoints(hist_run: pd.DataFrame) -> list[tuple[int, np.ndarray]]:
+    if "mode_hist" not in hist_run.columns:
+        return []
+    sub = hist_run[hist_run["mode_hist"].map(lambda h: h is not None and np.size(h) > 0)]
+    sub = sub.sort_values("step")
+    if sub.empty:
+        return []
+    idx = np.unique(np.linspace(0, len(sub) - 1, min(MAX_CHECKPOINTS, len(sub))).round().astype(int))
+    return [(int(r["step"]), np.asarray(list(r["mode_hist"]), dtype=float))
+            for _, r in sub.iloc[idx].iterrows()]
+
+
+def _run_history(hist_ds: pd.DataFrame, key: dplots.RunKey) -> pd.DataFrame:
+    combo, hp, seed = key
+    sel = (hist_ds["combo"] == combo) & (hist_ds["seed"] == seed)
+    if hp is not None and "hp_id" in hist_ds.columns:
+        sel &= hist_ds["hp_id"] == hp
+    return hist_ds[sel]
+
+
+def failure_sections(
+    trials: pd.DataFrame,
+    history: pd.DataFrame | None,
+    samples: Mapping[tuple[str, str, int], np.ndarray],
+    hp_samples: Mapping[tuple[str, str, int, int], np.ndarray],
+    manifest: Mapping[str, Any],
+    datasets: Sequence[str],
+    combos: Sequence[str],
+    kinds: Mapping[str, str],
+    ids: Mapping[str, str],
+    centres: Callable[[str], np.ndarray],
+    related: Mapping[str, list[tuple[str, str]]],
+    make: Callable[..., dict[str, str] | None],
+) -> list[dict[str, Any]]:
+    """One section per failure verdict present in the trials.
+
+    Args:
+        trials: The run's trials (with ``verdicts``).
+        history: The run's history (None if missing).
+        samples: (dataset, combo, seed) → final samples.
+        hp_samples: In a sweep, (dataset, combo, hp_id, seed) → final samples.
+        manifest: The manifest (thresholds in force).
+        datasets, combos: Display order.
+        kinds: dataset → kind; ids: dataset → anchor id.
+        centres: dataset → mode centres [K, 2].
+        related: dataset → [(figure id, title)] of figures elsewhere in the report.
+        make: The report's figure maker (``make(id, title, caption, draw)``).
+
+    Returns:
+        ``[{"verdict", "id", "title", "intro", "rule", "datasets": [...]}]``.
+    """
+    if trials.empty or "verdicts" not in trials.columns:
+        return []
+    th = _thresholds(manifest)
+    rules = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("rules") or {}
+    if not rules:
+        from ganbench.analysis.diagnose import DiagnoseConfig, describe_rules
+
+        rules = describe_rules(DiagnoseConfig.from_dict(th))
+    colors = plots.combo_colors(list(combos))
+    sets = trials["verdicts"].map(_verdict_set)
+    sweep = "hp_id" in trials.columns
+    out = []
+    for verdict in FAILURE_MODES:
+        hit = sets.map(lambda s: verdict in s)
+        if not hit.any():
+            continue
+        sec_id = "failure-" + verdict.replace("_", "-")
+        ds_blocks = []
+        for ds in datasets:
+            tds = trials[trials["dataset"] == ds]
+            flagged_rows = tds[hit.loc[tds.index]]
+            if flagged_rows.empty:
+                continue
+            did = ids.get(ds, ds)
+            kind = kinds.get(ds, "")
+            # Table of the triggering numbers.
+            cols = [c for c in _FAILURE_COLUMNS[verdict] if _has_finite(flagged_rows, c)]
+            headers = [_COLUMN_LABELS.get(c, METRIC_LABELS.get(c, c)) for c in cols]
+            rows = []
+            for rec in flagged_rows.to_dict("records"):
+                rows.append({
+                    "combo": str(rec["combo"]),
+                    "hp": str(_hp_of(rec)) if sweep and _hp_of(rec) is not None else "",
+                    "seed": str(int(rec["seed"])),
+                    "cells": [{"text": format_number(rec.get(c)), "sort": _sort_key(rec.get(c))}
+                              for c in cols],
+                    "evidence": _evidence_for(rec.get("evidence"), verdict),
+                })
+            # Combos affected, most affected first; the baseline joins for contrast.
+            rate = (hit.loc[tds.index].groupby(tds["combo"]).mean()
+                    .reindex([c for c in combos if c in set(tds["combo"])]).fillna(0.0))
+            affected = [c for c in sorted(rate.index, key=lambda c: (-rate[c], list(combos).index(c)))
+                        if rate[c] > 0]
+            shown = affected[:MAX_FAILURE_COMBOS]
+            left_out = affected[MAX_FAILURE_COMBOS:]
+            baseline = manifest.get("baseline")
+            present = [c for c in combos if c in set(tds["combo"])]
+            unaffected = [c for c in present if c not in affected]
+            if baseline in unaffected:
+                unaffected.remove(baseline)
+                unaffected.insert(0, baseline)
+            contrast = unaffected[:CONTRAST_COMBOS]
+            draw_combos = [c for c in present if c in shown or c in contrast]
+            flagged = {_run_key(r) for r in flagged_rows.to_dict("records")}
+            hist_ds = None
+            if history is not None:
+                hist_ds = history[(history["dataset"] == ds) & history["combo"].isin(draw_combos)]
+                if hist_ds.empty:
+                    hist_ds = None
+            final = _final_samples(ds, draw_combos, flagged, samples, hp_samples)
+            figures = _failure_figures(verdict, ds, did, kind, hist_ds, tds, flagged, draw_combos,
+                                       shown, colors, th, final, centres, make)
+            ds_blocks.append({
+                "dataset": ds, "id": f"{sec_id}-{did}", "headers": headers, "rows": rows,
+                "sweep": sweep, "open": len(rows) <= OPEN_ROWS,
+                "n_hit": len(flagged_rows), "n": len(tds),
+                "affected": ", ".join(f"{c} ({_pct(rate[c])})" for c in affected),
+                "contrast": ", ".join(contrast),
+                "left_out": ", ".join(left_out), "n_shown": len(shown),
+                "figures": [f for f in figures if f],
+                "related": related.get(ds, []),
+            })
+        out.append({"verdict": verdict, "id": sec_id, "title": VERDICT_TITLES[verdict],
+                    "intro": _INTRO[verdict], "rule": str(rules.get(verdict, "")),
+                    "datasets": ds_blocks})
+    return out
+
+
+def _final_samples(ds: str, combos: Sequence[str], flagged: set,
+                   samples: Mapping[tuple[str, str, int], np.ndarray],
+                   hp_samples: Mapping[tuple[str, str, int, int], np.ndarray]
+                   ) -> dict[str, dict[int, np.ndarray]]:
+    """combo → {seed → final samples}; in a sweep, the seeds of one hyperparameter sample per
+    combo (the first flagged one, else the lowest)."""
+    out: dict[str, dict[int, np.ndarray]] = {}
+    for combo in combos:
+        per = {s: a for (d, c, s), a in samples.items() if d == ds and c == combo}
+        if not per and hp_samples:
+            hps = sorted({h for (d, c, h, _), _a in hp_samples.items() if d == ds and c == combo})
+            hit = sorted(k[1] for k in flagged if k[0] == combo and k[1] is not None)
+            pick = hit[0] if hit else (hps[0] if hps else None)
+            per = {s: a for (d, c, h, s), a in hp_samples.items()
+                   if d == ds and c == combo and h == pick}
+        out[combo] = per
+    return out
+
+
+def _failure_figures(verdict, ds, did, kind, hist_ds, tds, flagged, draw_combos, shown, colors,
+                     th, final, centres, make) -> list:
+    figs: list = []
+    k = _num(tds["modes_total"].max()) if "modes_total" in tds.columns else float("nan")
+    from ganbench.analysis.diagnose import DiagnoseConfig, collapse_cap
+
+    cap = None
+    if _finite(k) and k > 0:
+        try:
+            cap = float(collapse_cap(int(k), DiagnoseConfig.from_dict(th)))
+        except (TypeError, ValueError):
+            cap = None
+    solid = ("solid lines: runs with this verdict; dashed: runs without it (of the same combos "
+             "and of the combos drawn for contrast)")
+
+    def traces(fid: str, title: str, panels: list, caption: str) -> None:
+        panels = [p for p in panels if _has_finite(hist_ds, p[0])]  # none without history
+        if not panels:
+            return
+        figs.append(make(
+            fid, f"{ds}: {title}", caption,
+            lambda: dplots.run_traces_figure(hist_ds, panels, flagged, draw_combos, colors,
+                                             title=f"{ds}: {title}",
+                                             flag_label=verdict.replace("_", " "))))
+
+    def mode_mass(fid: str, title: str) -> None:
+        if hist_ds is None or "mode_hist" not in hist_ds.columns or kind == "image":
+            return
+        c = centres(ds)
+        rows: dict[str, list] = {}
+        order = lambda kk: (kk[1] if kk[1] is not None else -1, kk[2])  # noqa: E731
+        for combo in draw_combos:
+            keys = sorted((kk for kk in flagged if kk[0] == combo), key=order)
+            suffix = ""
+            if not keys and combo not in shown:  # a contrast combo: its first run
+                keys = sorted((kk for kk, _g in dplots._runs(hist_ds[hist_ds["combo"] == combo])),
+                              key=order)
+                suffix = " (no verdict)"
+            if not keys:
+                continue
+            cps = _mode_checkpoints(_run_history(hist_ds, keys[0]))
+            if cps:
+                rows[dplots._run_label(keys[0]) + suffix] = cps
+        if rows and len(c):
+            figs.append(make(
+                fid, f"{ds}: {title}",
+                "Small multiples at the evaluation checkpoints of one run per affected combo (the "
+                "first run with this verdict; for a contrast combo, its first run): a disc on each mode centre (grey cross) with area "
+                "proportional to the share of high-quality samples on that mode; the title gives "
+                "the step and the number of high-quality samples. The run folder stores generated "
+                "toy samples only at the end of training; this histogram is what each checkpoint "
+                "records.",
+                lambda: dplots.mode_mass_figure(rows, c, title=f"{ds}: {title}")))
+
+    if verdict == "mode_collapse":
+        traces(f"fig-mc-cov-{did}", "coverage over time",
+               [("modes_covered", False, "Modes covered", None),
+                ("cells_occupied", False, "Cells occupied (collapse threshold dotted)", cap),
+                ("hq_fraction", False, "HQ fraction", None)],
+               "Coverage at every evaluation, one line per run; " + solid + ". Dotted: the most "
+               "occupied cells that still count as collapse.")
+        mode_mass(f"fig-mc-mass-{did}", "mass per mode at checkpoints")
+        per_combo = final
+        if kind != "image" and any(per_combo.values()):
+            c = centres(ds)
+            figs.append(make(
+                f"fig-mc-samples-{did}", f"{ds}: final samples of the affected combos",
+                "Final generated samples, one panel per combo, one colour per seed; black crosses "
+                "mark the mode centres. In a sweep: the seeds of the first hyperparameter sample "
+                "with this verdict.",
+                lambda: plots.samples_figure(per_combo, c, title=f"{ds}: final samples")))
+    elif verdict == "non_convergence":
+        if kind == "dirac":
+            if hist_ds is not None and _has_finite(hist_ds, "theta") and _has_finite(hist_ds, "psi"):
+                figs.append(make(
+                    f"fig-nc-phase-{did}", f"{ds}: phase portraits of the affected combos",
+                    "Trajectory of (θ, ψ) per seed: circle = start, square = end, black cross = "
+                    "the equilibrium (0, 0).",
+                    lambda: plots.phase_portrait(hist_ds, draw_combos,
+                                                 title=f"{ds}: phase portraits")))
+            traces(f"fig-nc-dist-{did}", "distance to equilibrium per run",
+                   [("dist", True, "√(θ²+ψ²) (threshold dotted)", th.get("dirac_dist_max"))],
+                   "Distance to the equilibrium, log scale, one line per run; " + solid + ".")
+        else:
+            traces(f"fig-nc-cov-{did}", "coverage and losses over time",
+                   [("hq_fraction", False, "HQ fraction (threshold dotted)", th.get("hq_min")),
+                    ("modes_covered", False, "Modes covered", None),
+                    ("d_loss", False, "D loss", None)],
+                   "One line per run; " + solid + ". Dotted: the high-quality share below which a "
+                   "spread-out generator counts as diffuse.")
+            mode_mass(f"fig-nc-mass-{did}", "mass per mode at checkpoints (mode hopping)")
+    elif verdict == "vanishing_gradients":
+        traces(f"fig-vg-traces-{did}", "G gradient norm and D outputs",
+               [("g_grad_norm", True, "G gradient norm (log)", None),
+                ("d_fake", False, "D(fake) (saturation threshold dotted)",
+                 th.get("d_fake_saturated")),
+                ("d_real", False, "D(real)", None)],
+               "One line per run; " + solid + ". A saturated D (D(fake) under the dotted line) "
+               "with a collapsing G gradient is the vanishing-gradient signature.")
+        layer_cols = [c for c in (hist_ds.columns if hist_ds is not None else [])
+                      if c.startswith("g_grad_norm.")]
+        if any(_has_finite(hist_ds, c) for c in layer_cols):
+            figs.append(make(
+                f"fig-vg-layers-{did}", f"{ds}: G gradient norm per layer",
+                "Median over runs of each generator layer's gradient norm; log scale.",
+                lambda: plots.layer_norms_figure(hist_ds, ["g_grad_norm"], draw_combos,
+                                                 title=f"{ds}: G gradient norm per layer")))
+    return figs
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensitivity (sweeps)
+# ---------------------------------------------------------------------------------------------
+
+
+def _log_spaces(suite_text: str | None) -> dict[str, bool]:
+    """``hp.<path>`` → True for loguniform spaces of the suite's sweep block."""
+    if not suite_text:
+        return {}
+    try:
+        from ganbench.yamlio import load_yaml
+
+        data, _ = load_yaml(suite_text)
+        sweep = (data or {}).get("sweep") or {}
+        return {f"hp.{k}": isinstance(v, dict) and "loguniform" in v
+                for k, v in sweep.items() if isinstance(v, dict)}
+    except Exception:  # noqa: BLE001 - fall back to the value range
+        return {}
+
+
+def _hp_text(rec: Mapping[str, Any], hp_cols: Sequence[str]) -> str:
+    parts = []
+    for c in hp_cols:
+        v = rec.get(c)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        parts.append(f"{c[3:]}={format_number(v) if _finite(v) else v}")
+    return ", ".join(parts)
+
+
+def sensitivity_context(trials: pd.DataFrame, datasets: Sequence[str], combos: Sequence[str],
+                        kinds: Mapping[str, str], ids: Mapping[str, str],
+                        suite_text: str | None,
+                        make: Callable[..., dict[str, str] | None],
+                        hp_samples: Mapping[tuple[str, str, int, int], np.ndarray] | None = None,
+                        centres: Callable[[str], np.ndarray] | None = None,
+                        ) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
+    """Lucic et al. 2018-style sensitivity of a sweep; ``(None, None)`` without ``hp_id``.
+
+    Per dataset × combo: the final main metric of each hyperparameter sample (the mean over its
+    seeds), its distribution (box plot, every sample drawn), the share of healthy runs, the best
+    and median sample, and the metric against every swept hyperparameter.
+
+    Returns:
+        ``(context, frame)``; the frame is written as ``sensitivity.csv``.
+    """
+    if trials.empty or "hp_id" not in trials.columns:
+        return None, None
+    hp_cols = [c for c in trials.columns if c.startswith("hp.")]
+    log_spec = _log_spaces(suite_text)
+    colors = plots.combo_colors(list(combos))
+    blocks, frames = [], []
+    for ds in datasets:
+        tds = trials[(trials["dataset"] == ds) & trials["hp_id"].map(_finite)]
+        metric = main_metric(kinds.get(ds, ""), tds)
+        if tds.empty or metric is None:
+            continue
+        higher = HIGHER_IS_BETTER.get(metric, True)
+        label = METRIC_LABELS.get(metric, metric)
+        per_hp = []
+        for (combo, hp), g in tds.groupby(["combo", "hp_id"], sort=False):
+            vals = pd.to_numeric(g[metric], errors="coerce").to_numpy(dtype=float)
+            fin = vals[np.isfinite(vals)]
+            vsets = [_verdict_set(v) for v in g["verdicts"]] if "verdicts" in g else []
+            rec = {"combo": str(combo), "hp_id": int(hp), metric: float(fin.mean()) if fin.size else np.nan,
+                   "n_runs": len(g), "n_healthy": sum(1 for s in vsets if s == {"healthy"}),
+                   "n_ok": int((g["status"] == "ok").sum()) if "status" in g else len(g)}
+            rec["healthy"] = bool(vsets) and rec["n_healthy"] == len(g)
+            first = g.iloc[0].to_dict()
+            for c in hp_cols:
+                rec[c] = first.get(c)
+            per_hp.append(rec)
+        hp_frame = pd.DataFrame(per_hp)
+        if hp_frame.empty:
+            continue
+        table, values, healthy, summary_rows = [], {}, {}, []
+        for combo in [c for c in combos if c in set(hp_frame["combo"])]:
+            sub = hp_frame[hp_frame["combo"] == combo]
+            v = sub[metric].to_numpy(dtype=float)
+            fin = np.isfinite(v)
+            values[combo] = v
+            healthy[combo] = sub["healthy"].to_numpy(dtype=bool)
+            n_runs = int(sub["n_runs"].sum())
+            share = sub["n_healthy"].sum() / n_runs if n_runs else float("nan")
+            best = worst = median = q1 = q3 = float("nan")
+            best_text = ""
+            best_hp = None
+            if fin.any():
+                vf = v[fin]
+                best = float(vf.max() if higher else vf.min())
+                worst = float(vf.min() if higher else vf.max())
+                median = float(np.median(vf))
+                q1, q3 = (float(x) for x in np.percentile(vf, [25, 75]))
+                i_best = int(np.nanargmax(np.where(fin, v, -np.inf)) if higher
+                             else np.nanargmin(np.where(fin, v, np.inf)))
+                best_rec = sub.iloc[i_best].to_dict()
+                best_hp = int(best_rec["hp_id"])
+                best_text = f"hp {best_hp}: " + _hp_text(best_rec, hp_cols)
+            table.append({
+                "combo": combo, "n_hp": str(len(sub)), "n_runs": str(n_runs),
+                "healthy": _pct(share), "healthy_sort": _sort_key(share),
+                "healthy_count": f"{int(sub['n_healthy'].sum())}/{n_runs}",
+                "best": format_number(best), "best_sort": _sort_key(best),
+                "median": format_number(median), "median_sort": _sort_key(median),
+                "iqr": f"[{format_number(q1)}, {format_number(q3)}]" if _finite(q1) else "",
+                "worst": format_number(worst), "worst_sort": _sort_key(worst),
+                "best_setting": best_text,
+            })
+            summary_rows.append({
+                "dataset": ds, "combo": combo, "metric": metric,
+                "higher_is_better": higher, "n_hp_samples": len(sub),
+                "n_hp_finite": int(fin.sum()), "n_runs": n_runs,
+                "healthy_share": share, "best": best, "median": median, "q1": q1, "q3": q3,
+                "worst": worst, "best_hp_id": best_hp,
+            })
+        frames.append(pd.DataFrame(summary_rows))
+        did = ids.get(ds, ds)
+        figs = []
+        figs.append(make(
+            f"fig-sens-{did}", f"{ds}: {label} over hyperparameter samples",
+            f"Final {label.lower()} of every hyperparameter sample (mean over its seeds), one "
+            "box per combo (median and quartiles); circles: every seed of the sample was judged "
+            "healthy, crosses: any other verdict. "
+            + ("Higher is better." if higher else "Lower is better."),
+            lambda values=values, healthy=healthy: dplots.sensitivity_figure(
+                values, healthy, label, colors, title=f"{ds}: {label} over hyperparameter samples")))
+        swept = [c for c in hp_cols if pd.to_numeric(hp_frame[c], errors="coerce").notna().any()
+                 or hp_frame[c].notna().any()]
+        log_x = {}
+        for c in swept:
+            if c in log_spec:
+                log_x[c] = log_spec[c]
+            else:
+                x = pd.to_numeric(hp_frame[c], errors="coerce").dropna().to_numpy(dtype=float)
+                log_x[c] = bool(len(x)) and bool((x > 0).all()) and x.max() / x.min() > 20
+        if swept:
+            plot_frame = hp_frame.copy()
+            figs.append(make(
+                f"fig-hpscatter-{did}", f"{ds}: {label} against each hyperparameter",
+                f"One point per hyperparameter sample (mean over its seeds), one colour per combo; "
+                "crosses: not every seed healthy. Log x axis for log-uniform spaces. A panel "
+                "only shows the combos to which that hyperparameter applied.",
+                lambda plot_frame=plot_frame, swept=swept, log_x=log_x: dplots.hp_scatter_figure(
+                    plot_frame, metric, swept, log_x,
+                    [c for c in combos if c in set(plot_frame["combo"])], label, colors,
+                    title=f"{ds}: {label} against each hyperparameter")))
+        best_samples = {}
+        for r in summary_rows:
+            if r["best_hp_id"] is None:
+                continue
+            per = {sd: a for (d, c, h, sd), a in (hp_samples or {}).items()
+                   if d == ds and c == r["combo"] and h == r["best_hp_id"]}
+            if per:
+                best_samples[f"{r['combo']} · hp {r['best_hp_id']}"] = per
+        if best_samples and kinds.get(ds) in ("toy2d", "dirac"):
+            c = centres(ds) if centres is not None else np.zeros((0, 2))
+            figs.append(make(
+                f"fig-sens-samples-{did}", f"{ds}: final samples of each combo's best setting",
+                "Final generated samples of the best hyperparameter sample of each combo (by the "
+                "main metric), one colour per seed; black crosses mark the mode centres.",
+                lambda best_samples=best_samples, c=c: plots.samples_figure(
+                    best_samples, c, title=f"{ds}: final samples, best setting per combo")))
+        blocks.append({
+            "dataset": ds, "id": f"sensitivity-{did}", "metric": label,
+            "direction": "higher is better" if higher else "lower is better",
+            "rows": table, "figures": [f for f in figs if f],
+            "swept": ", ".join(c[3:] for c in swept),
+        })
+    if not blocks:
+        return None, None
+    frame = pd.concat(frames, ignore_index=True) if frames else None
+    return {"datasets": blocks}, frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Methods
+# ---------------------------------------------------------------------------------------------
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+_CODE = re.compile(r"``(.+?)``", re.S)
+_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr):`~?([^`]+)`")
+_EM = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
+
+
+def rst_to_html(text: str) -> Markup:
+    """Escape ``text`` and turn the docstring mark-up (``**bold**``, ````code````, ``*em*``,
+    Sphinx roles) into HTML; paragraphs split at blank lines."""
+    paras = [" ".join(line.strip() for line in p.splitlines()) for p in re.split(r"\n\s*\n", text)]
+    out = []
+    for p in paras:
+        if not p.strip():
+            continue
+        h = str(escape(p))
+        h = _ROLE.sub(lambda m: f"<code>{m.group(1)}</code>", h)
+        h = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", h)
+        h = _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", h)
+        h = _EM.sub(lambda m: f"<em>{m.group(1)}</em>", h)
+        out.append(f"<p>{h}</p>")
+    return Markup("\n".join(out))
+
+
+def _threshold_reasons() -> dict[str, str]:
+    """Constant name → its ``#:`` comment in :mod:`ganbench.analysis.diagnose`."""
+    try:
+        from ganbench.analysis import diagnose
+
+        src = inspect.getsource(diagnose)
+    except (OSError, TypeError):
+        return {}
+    out = {}
+    for m in re.finditer(r"((?:^#:.*\n)+)^([A-Z][A-Z0-9_]*)\s*=", src, re.M):
+        out[m.group(2)] = " ".join(line[2:].strip() for line in m.group(1).splitlines())
+    return out
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float):
+        return format_number(v) if v != 0 else "0"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_text(x) for x in v)
+    return str(v)
+
+
+def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
+                    kinds: Mapping[str, str]) -> dict[str, Any]:
+    """Template context of the Methods section (from the manifest; current defaults stand in
+    for what an older manifest did not record)."""
+    from ganbench.analysis import dynamics
+    from ganbench.analysis.diagnose import DiagnoseConfig, describe_rules
+
+    protocol = manifest.get("protocol") or {}
+    budget = manifest.get("budget") or {}
+    cov = protocol.get("coverage") or {}
+    diag = protocol.get("diagnostics") or {}
+    statistics = protocol.get("statistics")
+    if not isinstance(statistics, Mapping):
+        statistics = stats.describe_protocol()
+
+    # Coverage (toy datasets).
+    coverage = []
+    toy = any(k == "toy2d" for k in kinds.values())
+    if toy:
+        n = cov.get("eval_samples", budget.get("eval_samples"))
+        coverage = [
+            f"Draw N = {_text(n) if n is not None else '–'} generated samples and assign each to "
+            "its nearest mode centre.",
+            f"A sample is high quality (HQ) if it lies within {_text(cov.get('hq_std', 3))} "
+            "standard deviations of that centre; HQ fraction is their share.",
+            f"A mode is covered if at least {_text(cov.get('min_count', 1))} HQ sample(s) land on "
+            "it; modes covered counts them.",
+            "Cells occupied: nearest-centre cells holding at least "
+            f"{_text(cov.get('cell_occupied_fraction', '1/(4K)'))}·(1/K) of all samples, with no "
+            "quality filter — how the mass spreads over the modes.",
+            f"Reverse KL: {cov.get('reverse_kl', 'KL(p_gen ‖ uniform) of the HQ mode histogram')}.",
+            f"Chance coverage: {cov.get('chance', 'modes covered by uniform samples')}.",
+            "Reading them together: collapse puts the mass in one or two cells; diffuse "
+            "non-convergence spreads it over all cells but rarely high quality (and then 'covers' "
+            "modes by chance, so compare with the chance level); success spreads it over all "
+            "cells, mostly high quality.",
+        ]
+    frechet = str(protocol.get("frechet") or "") if toy else ""
+    ref = protocol.get("frechet_real_reference") or {}
+    if ref and frechet:
+        frechet += (f" Real reference: {_text(ref.get('samples', '–'))} samples drawn with seed "
+                    f"{_text(ref.get('seed', '–'))}.")
+
+    # Dynamics and verdicts.
+    doc = inspect.getdoc(dynamics) or ""
+    doc = doc.split("\n\n", 1)[1] if "\n\n" in doc else doc  # drop the title line
+    dyn_settings = diag.get("dynamics") or dynamics.DynamicsConfig().to_dict()
+    th = _thresholds(manifest)
+    defaults = DiagnoseConfig().to_dict()
+    rules = diag.get("rules") or describe_rules(DiagnoseConfig.from_dict(th))
+    reasons = _threshold_reasons()
+    threshold_rows = [{
+        "name": k, "value": _text(v), "default": _text(defaults.get(k)),
+        "overridden": k in (diag.get("overrides") or {}),
+        "why": reasons.get(k.upper(), ""),
+    } for k, v in th.items()]
+
+    # Samples and statistics.
+    seeds = manifest.get("seeds") or []
+    n_seeds = len(seeds) or (int(trials["seed"].nunique()) if "seed" in trials else 0)
+    counts = [("seeds per dataset × combo", str(n_seeds)),
+              ("training steps", _text(budget.get("steps", "–"))),
+              ("evaluation every", f"{_text(budget.get('eval_every', '–'))} steps"),
+              ("probes logged every", f"{_text(budget.get('log_every', '–'))} steps"),
+              ("generated samples per evaluation (toy)", _text(budget.get("eval_samples", "–")))]
+    if "hp_id" in trials.columns and len(trials):
+        n_hp = trials.groupby(["dataset", "combo"])["hp_id"].nunique()
+        counts.append(("hyperparameter samples per dataset × combo",
+                       ", ".join(sorted({str(int(v)) for v in n_hp}))))
+    images = protocol.get("images") if isinstance(protocol.get("images"), Mapping) else {}
+    for ds, n in (images.get("mode_samples") or {}).items():
+        counts.append((f"samples for mode counting ({ds})", _text(n)))
+    extractors = []
+    for ds, f in (images.get("fidelity") or {}).items():
+        if isinstance(f, Mapping):
+            extractors.append({
+                "dataset": ds, "extractor": str(f.get("extractor", "–")),
+                "features": str(f.get("features", "–")), "weights": str(f.get("weights", "–")),
+                "samples": f"{_text(f.get('samples_generated', '–'))} generated, "
+                           f"{_text(f.get('samples_real', '–'))} real",
+                "version": str(f.get("torch_fidelity", "–")),
+            })
+    if images.get("digit_classifier"):
+        counts.append(("digit classifier", str(images["digit_classifier"])))
+    no_extractor = [ds for ds, k in kinds.items() if k in ("toy2d", "dirac")]
+    level = _num(statistics.get("level", stats.DEFAULT_LEVEL))
+    stats_text = (
+        f"Per dataset × combo: mean, standard deviation (ddof {_text(statistics.get('std_ddof', 1))}) "
+        f"and median over seeds, with a {format_number(100 * level)}% "
+        f"{statistics.get('bootstrap', 'percentile')} bootstrap confidence interval of the "
+        f"{statistics.get('ci_statistic', 'mean')} ({_text(statistics.get('n_resamples', '–'))} "
+        f"resamples, numpy default_rng seed {_text(statistics.get('seed', '–'))}). Against the "
+        f"baseline: the difference of means with a bootstrap CI (groups resampled independently), "
+        f"{statistics.get('rank_test', 'a rank test')}, and "
+        f"{statistics.get('multiple_comparisons', 'Holm correction')}; significant when the "
+        f"corrected p < {_text(statistics.get('alpha', 0.05))}. Missing values: "
+        f"{statistics.get('missing_values', 'dropped')}. Sweeps pool every hyperparameter "
+        "sample and seed of a combo in these statistics; the Sensitivity section separates them.")
+    return {
+        "coverage": coverage,
+        "frechet": frechet,
+        "dynamics": rst_to_html(doc),
+        "dynamics_settings": [(k, _text(v)) for k, v in dyn_settings.items()],
+        "rules": [{"name": k, "title": VERDICT_TITLES.get(k, k), "text": str(v)}
+                  for k, v in rules.items()],
+        "thresholds": threshold_rows,
+        "overrides": bool(diag.get("overrides")),
+        "counts": counts,
+        "extractors": extractors,
+        "no_extractor": ", ".join(no_extractor),
+        "statistics": stats_text,
+        "probes": str(protocol.get("probes") or ""),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reproducibility: wall time per dataset × combo
+# ---------------------------------------------------------------------------------------------
+
+
+def timing_rows(trials: pd.DataFrame) -> list[dict[str, str]]:
+    """Per dataset × combo: runs, total and median wall time per run, and the device."""
+    col = "trial_wall_s" if _has_finite(trials, "trial_wall_s") else "wall_s"
+    if not _has_finite(trials, col):
+        return []
+    rows = []
+    for (ds, combo), g in trials.groupby(["dataset", "combo"], sort=False):
+        w = pd.to_numeric(g[col], errors="coerce").to_numpy(dtype=float)
+        w = w[np.isfinite(w)]
+        dev = ", ".join(sorted({str(d) for d in g["device"].dropna() if str(d)})) if "device" in g else ""
+        rows.append({"dataset": str(ds), "combo": str(combo), "runs": str(len(g)),
+                     "total": format_number(w.sum()) if w.size else "–",
+                     "total_sort": _sort_key(w.sum()) if w.size else "",
+                     "median": format_number(np.median(w)) if w.size else "–",
+                     "median_sort": _sort_key(np.median(w)) if w.size else "",
+                     "device": dev or "–"})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Sortable tables: the report's only script (inline; no network, no library)
+# ---------------------------------------------------------------------------------------------
+
+#: Click (or press Enter on) a table header to sort its rows; click again to reverse. A cell's
+#: ``data-sort`` attribute, when present, is its key (so "1.2 [0.9, 1.5]" sorts by 1.2);
+#: otherwise its text, by its leading number when it has one. Numbers sort before text, and
+#: empty or "–" cells always last.
+SORT_SCRIPT = r"""
+(function () {
+  "use strict";
+  var NUM = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?/i;
+  function key(cell) {
+    var s = cell ? cell.getAttribute("data-sort") : "";
+    if (s === null) { s = cell.textContent; }
+    s = (s || "").trim().replace(/\u2212/g, "-");
+    if (s === "" || s === "\u2013" || s === "-" || s === "\u00b7") { return {miss: true}; }
+    var m = s.match(NUM);
+    if (m) { return {num: parseFloat(m[0]), txt: s.toLowerCase()}; }
+    return {num: NaN, txt: s.toLowerCase()};
+  }
+  function cmp(a, b) {
+    var an = !isNaN(a.num), bn = !isNaN(b.num);
+    if (an && bn) { return a.num - b.num || (a.txt < b.txt ? -1 : a.txt > b.txt ? 1 : 0); }
+    if (an !== bn) { return an ? -1 : 1; }
+    return a.txt < b.txt ? -1 : a.txt > b.txt ? 1 : 0;
+  }
+  function sortBy(table, th, col) {
+    var body = table.tBodies[0];
+    var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+    var rows = Array.prototype.slice.call(body.rows).map(function (r, i) {
+      return {row: r, i: i, k: key(r.cells[col])};
+    });
+    rows.sort(function (x, y) {
+      if (x.k.miss || y.k.miss) { return (x.k.miss ? 1 : 0) - (y.k.miss ? 1 : 0) || x.i - y.i; }
+      return dir * cmp(x.k, y.k) || x.i - y.i;
+    });
+    rows.forEach(function (x) { body.appendChild(x.row); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
+      h.removeAttribute("aria-sort");
+    });
+    th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+  }
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("table"), function (table) {
+      if (!table.tHead || table.tHead.rows.length !== 1 || !table.tBodies.length ||
+          table.tBodies[0].rows.length < 2 || table.classList.contains("nosort")) { return; }
+      table.classList.add("sortable");
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+        th.tabIndex = 0;
+        th.title = "Sort by this column";
+        th.addEventListener("click", function () { sortBy(table, th, col); });
+        th.addEventListener("keydown", function (e) {
+          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, th, col); }
+        });
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else { init(); }
+})();
+"""
+
+
+def script_csp_hash(script: str = SORT_SCRIPT) -> str:
+    """The Content-Security-Policy source (``'sha256-…'``) that allows exactly ``script``."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"

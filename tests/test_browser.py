@@ -1,0 +1,207 @@
+"""The report in a real browser: headless Chromium (Debian's ``chromium`` package) driven by
+playwright with ``executable_path`` (``playwright install`` cannot download a browser here).
+
+Two synthetic run folders, built as in ``test_report.py``, cover every section of the report:
+the complete run (overview, failure modes, comparisons, samples, curves, Dirac dynamics,
+methods, reproducibility) and a sweep (sensitivity). For each report the test asserts that
+there are no console errors, that every image loaded, that no request leaves the page, and that
+clicking a table header sorts its rows; it saves screenshots under its temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ganbench.report import build_report
+from test_report import _write_run, _write_sweep_run
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and Path(p).exists()),
+                None)
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason=(
+        "chromium is not installed (neither /usr/bin/chromium nor 'chromium' on PATH): "
+        "install Debian's package with 'apt-get install chromium' to run the browser test")),
+    pytest.mark.skipif(sync_playwright is None, reason=(
+        "playwright is not installed: 'pip install playwright' (the dev extra) to run the "
+        "browser test")),
+]
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("browser-runs")
+    return {"complete": build_report(_write_run(root / "complete")),
+            "sweep": build_report(_write_sweep_run(root / "sweep"))}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    home = tmp_path_factory.mktemp("chromium-home")  # Chromium writes under ~/.config
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_CACHE_HOME": str(home / ".cache")}
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class _Page:
+    """A page on one report that records console errors, page errors and every request."""
+
+    def __init__(self, browser, report: Path):
+        self.url = report.resolve().as_uri()
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                           service_workers="block")
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}")
+                     if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        # Belt and braces: anything that is not the report itself or a data: URL is refused
+        # (and still recorded above, so the assertion below names it).
+        self.context.route("**/*", lambda route: route.continue_()
+                           if route.request.url == self.url else route.abort())
+        self.page.goto(self.url, wait_until="load")
+
+    def column(self, table: str, header: str) -> tuple[list[str], list[str | None]]:
+        """Texts and data-sort keys of one column of ``table`` (a CSS selector), in row order."""
+        return self.page.evaluate(
+            """([sel, header]) => {
+                const t = document.querySelector(sel);
+                const heads = Array.from(t.tHead.rows[0].cells).map(c => c.textContent.trim());
+                const i = heads.indexOf(header);
+                if (i < 0) { throw new Error("no column " + header + " in " + heads); }
+                const cells = Array.from(t.tBodies[0].rows).map(r => r.cells[i]);
+                return [cells.map(c => c.textContent.trim()), cells.map(c => c.getAttribute("data-sort"))];
+            }""", [table, header])
+
+    def click_header(self, table: str, header: str) -> None:
+        self.page.locator(f"{table} thead th", has_text=header).first.click()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _lead(text: str) -> float:
+    import re
+
+    m = re.match(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?", text.strip(), re.I)
+    return float(m.group(0)) if m else float("nan")
+
+
+def _check_page(pg: _Page, shot: Path) -> int:
+    """The assertions every report must pass; returns the number of images."""
+    images = pg.page.evaluate(
+        "Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+    assert images, "the report has no images"
+    broken = [alt for alt, complete, width in images if not complete or width <= 0]
+    assert not broken, f"images that did not load: {broken}"
+    assert pg.page.evaluate("document.querySelectorAll('table.sortable').length") > 0
+    pg.page.screenshot(path=str(shot))
+    return len(images)
+
+
+def _check_no_errors_and_no_requests(pg: _Page) -> None:
+    assert not pg.errors, pg.errors
+    outside = [u for u in pg.requests if not (u.startswith("data:") or u == pg.url)]
+    assert not outside, f"requests that leave the page: {outside}"
+    assert all(u.startswith(("data:", "file:")) for u in pg.requests)
+
+
+def test_complete_report_in_chromium(browser, reports, tmp_path):
+    pg = _Page(browser, reports["complete"])
+    try:
+        n_images = _check_page(pg, tmp_path / "report-top.png")
+        html = reports["complete"].read_text()
+        assert n_images == html.count('<img src="data:image/png;base64,')
+
+        # The verdict matrix sorts by the share in a column (data-sort) ...
+        matrix = "#verdict-matrix-table"
+        def rows() -> list[str]:
+            return [f"{d}/{c}" for d, c in zip(pg.column(matrix, "Dataset")[0],
+                                               pg.column(matrix, "Combo")[0])]
+
+        before = rows()
+        _, keys = pg.column(matrix, "Mode collapse")
+        pg.click_header(matrix, "Mode collapse")
+        _, asc = pg.column(matrix, "Mode collapse")
+        assert [float(k) for k in asc] == sorted(float(k) for k in keys)
+        after = rows()
+        assert after != before and sorted(after) == sorted(before)  # the rows moved
+        assert after[-1] == "ring/vanillabaseline"  # the only collapsed combo, last ascending
+        pg.click_header(matrix, "Mode collapse")
+        _, desc = pg.column(matrix, "Mode collapse")
+        assert [float(k) for k in desc] == sorted((float(k) for k in keys), reverse=True)
+        assert rows()[0] == "ring/vanillabaseline"
+        assert pg.page.locator(f"{matrix} th[aria-sort='descending']").count() == 1
+
+        # ... a "mean [CI]" column by its leading number, and a text column alphabetically.
+        summary = "#summary-d0-ring ~ div table.summary"
+        texts, _ = pg.column(summary, "Modes covered (of 8)")
+        pg.click_header(summary, "Modes covered (of 8)")
+        pg.click_header(summary, "Modes covered (of 8)")  # descending: the order changes
+        texts_desc, _ = pg.column(summary, "Modes covered (of 8)")
+        assert [_lead(t) for t in texts_desc] == sorted((_lead(t) for t in texts), reverse=True)
+        assert texts_desc != texts and "[" in texts_desc[0]  # "7.67[…]" cells sort by 7.67
+        ev = "#evidence-d0-ring table"
+        seeds, _ = pg.column(ev, "Seed")
+        pg.click_header(ev, "Seed")
+        seeds_sorted, _ = pg.column(ev, "Seed")
+        assert [int(s) for s in seeds_sorted] == sorted(int(s) for s in seeds)
+        assert seeds_sorted != seeds
+        pg.click_header(ev, "Combo")
+        combos, _ = pg.column(ev, "Combo")
+        assert combos == sorted(combos, key=str.lower)
+        # The keyboard works too.
+        pg.page.locator(f"{ev} thead th", has_text="Status").first.focus()
+        pg.page.keyboard.press("Enter")
+        assert pg.page.locator(f"{ev} th[aria-sort='ascending']").count() == 1
+
+        # Table-of-contents links land on their sections.
+        pg.page.locator("nav.toc a[href='#failure-vanishing-gradients']").click()
+        assert pg.page.evaluate("location.hash") == "#failure-vanishing-gradients"
+        top = pg.page.evaluate(
+            "document.getElementById('failure-vanishing-gradients').getBoundingClientRect().top")
+        assert abs(top) < 5
+        pg.page.screenshot(path=str(tmp_path / "report-vanishing-gradients.png"))
+        pg.page.locator("nav.toc a[href='#overview']").click()
+        pg.page.screenshot(path=str(tmp_path / "report-overview-sorted.png"))
+        _check_no_errors_and_no_requests(pg)
+    finally:
+        pg.close()
+    assert (tmp_path / "report-top.png").stat().st_size > 10_000
+
+
+def test_sweep_report_in_chromium(browser, reports, tmp_path):
+    pg = _Page(browser, reports["sweep"])
+    try:
+        _check_page(pg, tmp_path / "sweep-top.png")
+        table = "#sensitivity-d0-ring ~ div table.sensitivity"
+        best, keys = pg.column(table, "Best")
+        assert all(k for k in keys)
+        pg.click_header(table, "Best")
+        pg.click_header(table, "Best")
+        best_desc, _ = pg.column(table, "Best")
+        assert [float(b) for b in best_desc] == sorted((float(b) for b in best), reverse=True)
+        pg.page.locator("nav.toc a[href='#sensitivity']").click()
+        pg.page.screenshot(path=str(tmp_path / "sweep-sensitivity.png"))
+        _check_no_errors_and_no_requests(pg)
+    finally:
+        pg.close()
