@@ -105,6 +105,8 @@ class Combo(Strict):
     model: dict[str, Any] | None = None
     optimizer: dict[str, Any] | None = None
     description: str = Field("", max_length=2000)
+    datasets: list[str] | None = Field(None, min_length=1, description="run only on these "
+                                       "datasets of the suite (default: all)")
 
 
 class Resources(Strict):
@@ -319,7 +321,13 @@ def _semantic_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[
                 problems += _pydantic_problems(exc, rpath, lines)
         if len(problems) > before:
             continue
-        for ds_name in suite.datasets:
+        for i, ds_name in enumerate(combo.datasets or []):
+            if ds_name not in suite.datasets:
+                add(base + ("datasets", i), f"{ds_name!r} is not a dataset of this suite; "
+                    f"datasets: {', '.join(suite.datasets)}")
+        for ds_name in combo.datasets or suite.datasets:
+            if ds_name not in suite.datasets:
+                continue
             for field_path, msg in check_combo(suite, name, resolved, ds_name):
                 add(base + tuple(field_path), msg)
     if suite.diagnostics is not None:
@@ -503,7 +511,9 @@ def expand(suite: Suite) -> list[TrialSpec]:
     specs = []
     seeds = list(range(suite.seeds))
     for ds_name, ds_params in suite.datasets.items():
-        for combo_name in suite.combos:
+        for combo_name, combo in suite.combos.items():
+            if combo.datasets is not None and ds_name not in combo.datasets:
+                continue
             r = resolved_combo(suite, combo_name)
             specs.append(TrialSpec(
                 trial_id=f"{ds_name}__{combo_name}",

@@ -205,7 +205,7 @@ def test_shipped_suite_parses(path):
     assert isinstance(suite, Suite)
     assert text == path.read_text(encoding="utf-8")
     specs = expand(suite)
-    assert len(specs) == len(suite.datasets) * len(suite.combos)
+    assert len(specs) == sum(len(c.datasets or suite.datasets) for c in suite.combos.values())
     assert suite.baseline in suite.combos
 
 
@@ -362,3 +362,14 @@ def test_null_dataset_params_mean_defaults():
     suite = parse_suite(BASE.replace("ring: {std: 0.02}", "ring:"))
     assert suite.datasets["ring"] is None
     assert expand(suite)[0].dataset_params == {}
+
+
+def test_combo_datasets_restricts_expansion_and_is_validated():
+    text = BASE.replace("ring: {std: 0.02}", "ring: {std: 0.02}\n  grid: {}")
+    text = text.replace(COMBO, COMBO.rstrip("}") + ", datasets: [grid]}")
+    specs = expand(parse_suite(text))
+    assert [(s.dataset, s.combo) for s in specs] == [("grid", "vanilla")]
+    bad = text.replace("datasets: [grid]}", "datasets: [moon]}")
+    with pytest.raises(SuiteError) as exc:
+        parse_suite(bad)
+    assert any(p.path == "combos.vanilla.datasets.0" and "moon" in p.message for p in exc.value.problems)
