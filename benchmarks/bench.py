@@ -266,6 +266,19 @@ def timed(fn: Callable[[], None], n: int) -> float:
     return time.perf_counter() - t0
 
 
+def timed_block(fn: Callable[[], None], n: int, max_s: float, min_n: int = 3) -> tuple[int, float]:
+    """Call ``fn`` ``n`` times, stopping early (after at least ``min_n`` calls) once ``max_s``
+    seconds have passed; return (calls, seconds). Keeps the bench short on a busy machine."""
+    t0 = time.perf_counter()
+    done = 0
+    while done < n:
+        fn()
+        done += 1
+        if done >= min_n and time.perf_counter() - t0 > max_s:
+            break
+    return done, time.perf_counter() - t0
+
+
 def warm_up(fn: Callable[[], None], n: int, max_s: float) -> tuple[int, float]:
     """Run ``fn`` up to ``n`` times or ``max_s`` seconds; return (calls, seconds of the last call)."""
     t_end = time.perf_counter() + max_s
@@ -288,6 +301,7 @@ class ScalingRow:
     planned: int = 0
     gb: list[float] = field(default_factory=list)   # seed-steps/s per repeat
     ref: list[float] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)   # steps actually timed per block
     others: float = float("nan")  # share of the machine other processes used meanwhile
 
     @property
@@ -297,6 +311,11 @@ class ScalingRow:
     @property
     def ref_med(self) -> float:
         return statistics.median(self.ref)
+
+    @property
+    def steps_text(self) -> str:
+        lo, hi = min(self.done, default=self.steps), max(self.done, default=self.steps)
+        return str(hi) if lo == hi else f"{lo}–{hi}"
 
     @property
     def gb_best(self) -> float:
@@ -323,8 +342,10 @@ def measure_scaling(S: int, threads: int, repeats: int, quick: bool, block_s: fl
     row = ScalingRow(S, steps, min(w1, w2), planned)
     a = METER.snapshot()
     for _ in range(repeats):  # interleaved, so bursts of machine load hit both alike
-        row.gb.append(S * steps / timed(tr.step, steps))
-        row.ref.append(S * steps / timed(ref.step, steps))
+        for fn, out in ((tr.step, row.gb), (ref.step, row.ref)):
+            n, sec = timed_block(fn, steps, 2 * block_s)  # hard stop if load grows meanwhile
+            out.append(S * n / sec)
+            row.done.append(n)
     row.others = METER.others(a, METER.snapshot())
     return row
 
@@ -355,9 +376,11 @@ def measure_unroll(S: int, threads: int, steps: int, repeats: int) -> dict[str, 
     timed(tp.step, 3)
     timed(tu.step, 2)
     plain, unrolled = [], []
-    for _ in range(repeats):
-        plain.append(timed(tp.step, steps) / steps)
-        unrolled.append(timed(tu.step, steps) / steps)
+    for _ in range(repeats):  # interleaved; plain blocks take 11× the steps so both last alike
+        n, sec = timed_block(tp.step, 11 * steps, 4.0)
+        plain.append(sec / n)
+        n, sec = timed_block(tu.step, steps, 8.0, min_n=1)
+        unrolled.append(sec / n)
     ratio = statistics.median(u / p for u, p in zip(unrolled, plain))
     return {"available": True, "S": S, "steps": steps, "repeats": repeats,
             "plain_ms": 1e3 * statistics.median(plain), "unrolled_ms": 1e3 * statistics.median(unrolled),
@@ -367,7 +390,8 @@ def measure_unroll(S: int, threads: int, steps: int, repeats: int) -> dict[str, 
 # ----------------------------------------------------------------------------- profile
 CATEGORIES = [
     ("matmul (bmm/baddbmm/mm)", ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm")),
-    ("RNG (randn/randint)", ("aten::normal_", "aten::random_", "aten::randint", "aten::uniform_")),
+    ("RNG (randn/randint)", ("aten::normal_", "aten::randn", "aten::random_", "aten::randint",
+                             "aten::uniform_")),
 ]
 
 
@@ -483,19 +507,20 @@ def pct(x: float) -> str:
 
 def scaling_table(rows: list[ScalingRow], fl: dict[str, float], ceiling: Ceiling) -> tuple[list[str], list[list[str]]]:
     head = ["S", "steps × repeats", "ganbench seed-steps/s", "(best)", "reference seed-steps/s", "(best)",
-            "ratio gb/ref", "ganbench GFLOP/s", "utilisation", "reference GFLOP/s", "other load"]
+            "ratio gb/ref (paired)", "ganbench GFLOP/s", "utilisation", "reference GFLOP/s", "other load"]
     body = []
     for r in rows:
         g_gf = r.gb_med * fl["nominal"] / 1e9
         r_gf = r.ref_med * fl["nominal"] / 1e9
-        body.append([str(r.S), f"{r.steps} × {len(r.gb)}", fmt(r.gb_med), fmt(r.gb_best),
+        body.append([str(r.S), f"{r.steps_text} × {len(r.gb)}", fmt(r.gb_med), fmt(r.gb_best),
                      fmt(r.ref_med), fmt(r.ref_best),
                      f"{r.ratio:.2f}×", fmt(g_gf), f"{100 * g_gf / ceiling.value:.0f}%", fmt(r_gf), pct(r.others)])
     return head, body
 
 
 def md_table(head: list[str], body: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
+    align = [":---"] + ["---:"] * (len(head) - 1)  # first column is a label
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines)
 
@@ -632,8 +657,8 @@ def main(argv: list[str] | None = None) -> int:
         r = measure_scaling(S, threads, repeats, quick, block_s=0.5 if quick else 2.5)
         rows.append(r)
         p.line(f"  S={S:>2}: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)}, "
-               f"ratio {r.ratio:.2f}×  ({r.steps} steps × {repeats}"
-               f"{f', cut from {r.planned} to fit the time budget' if r.steps < r.planned else ''}; "
+               f"paired ratio {r.ratio:.2f}×  ({r.steps_text} steps × {repeats}"
+               f"{f', cut from {r.planned} to fit the time budget' if min(r.done) < r.planned else ''}; "
                f"other load {pct(r.others)})")
     head, body = scaling_table(rows, fl, ceiling)
     p.table("seed-steps/s (median of repeats; ratio = median of paired ratios)", head, body)
