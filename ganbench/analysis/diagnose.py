@@ -46,7 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ganbench.analysis.dynamics import DynamicsConfig, frame_dynamics
+from ganbench.analysis.dynamics import DynamicsConfig, frame_dynamics, reject_unknown_keys
 
 __all__ = [
     "COLLAPSE_MIN_CELLS", "COLLAPSE_CELL_FRACTION", "HQ_MIN", "HOP_MAX", "LOSS_REL_AMPLITUDE_MAX",
@@ -155,11 +155,7 @@ class DiagnoseConfig:
     def from_dict(cls, d: Mapping[str, Any] | None) -> "DiagnoseConfig":
         """Defaults overridden by ``d``; raises ValueError naming unknown keys."""
         d = dict(d or {})
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} key(s): {', '.join(unknown)} "
-                             f"(known: {', '.join(sorted(names))})")
+        reject_unknown_keys(cls, d)
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:

@@ -84,6 +84,15 @@ __all__ = [
 ]
 
 
+def reject_unknown_keys(cls: type, d: Mapping[str, Any]) -> None:
+    """Raise ValueError naming every key of ``d`` that is not a field of dataclass ``cls``."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} key(s): {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(names))})")
+
+
 @dataclass(frozen=True)
 class DynamicsConfig:
     """Windows and constants of the dynamics metrics (see the module docstring).
@@ -149,11 +158,7 @@ class DynamicsConfig:
             ValueError: naming every key that is not a field of this class, or an invalid value.
         """
         d = dict(d or {})
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} key(s): {', '.join(unknown)} "
-                             f"(known: {', '.join(sorted(names))})")
+        reject_unknown_keys(cls, d)
         if "amplitude_quantiles" in d:
             d["amplitude_quantiles"] = tuple(float(q) for q in d["amplitude_quantiles"])
         return cls(**d)
