@@ -344,15 +344,17 @@ def collect(results: Any, specs: list[TrialSpec], sweep: dict[str, Any] | None =
                 trial_rows.append(row)
     order = {s.trial_id: i for i, s in enumerate(specs)}
     keys = ["_o"] + (["hp_id"] if swept else [])
-    trials = pd.DataFrame(trial_rows)
-    if len(trials):
-        trials["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(trials["dataset"], trials["combo"])]
-        trials = trials.sort_values(keys + ["seed"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+    def in_suite_order(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+        if not len(frame):
+            return frame
+        frame["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(frame["dataset"], frame["combo"])]
+        return frame.sort_values(keys + extra, kind="stable").drop(columns="_o").reset_index(drop=True)
+
+    trials = in_suite_order(pd.DataFrame(trial_rows), ["seed"])
     history = pd.concat(hist_frames, ignore_index=True) if hist_frames else pd.DataFrame(
         columns=["dataset", "combo", "seed", "step"])
-    if len(history):
-        history["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(history["dataset"], history["combo"])]
-        history = history.sort_values(keys + ["seed", "step"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    history = in_suite_order(history, ["seed", "step"])
     return trials, history, samples
 
 
