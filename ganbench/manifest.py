@@ -55,8 +55,12 @@ def machine() -> dict[str, Any]:
             gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     except Exception:
         pass
+    from ganbench import perf
+
+    # speed settings only (they change timings, never results): see ganbench.perf
+    runtime = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"), **perf.tune_allocator()}
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "gpus": gpus, "hostname_hash": None}
+            "cpu_count": os.cpu_count(), "gpus": gpus, "hostname_hash": None, "runtime": runtime}
 
 
 def protocol(suite: Suite) -> dict[str, Any]:

@@ -24,8 +24,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ganbench import perf
 from ganbench.data.toy import DATASETS, ToyDataset
-from ganbench.nets.mlp import stream_seed
+from ganbench.nets.mlp import SeededMLP, stream_seed
+from ganbench.noise import NoiseStream
 from ganbench.objectives import LOSSES
 from ganbench.suite import TrialSpec
 
@@ -85,6 +87,7 @@ class Trainer:
     """Holds the networks, optimisers, buffers and random streams of one trial."""
 
     def __init__(self, spec: TrialSpec, device: torch.device | None = None):
+        perf.tune_allocator()
         self.spec = spec
         self.device = device or resolve_device(spec)
         self.dataset = build_dataset(spec)
@@ -133,7 +136,8 @@ class Trainer:
         self.d_params = list(self.D.parameters())
         self.opt_g = make_optimizer(self.opt_name, self.g_params, build.lr_g, build.betas_g, self.momentum)
         self.opt_d = make_optimizer(self.opt_name, self.d_params, build.lr_d, build.betas_d, self.momentum)
-        self.z = torch.zeros(S, self.batch, self.z_dim, device=dev)
+        self.noise = NoiseStream(self.noise_gens, self.batch, self.z_dim, dev)
+        self.z = self.noise.current
         self.real = torch.zeros(S, self.batch, dim, device=dev)
         self.input_hooks = sorted([r for r in self.remedies if type(r).d_input is not _BASE.d_input],
                                   key=lambda r: r.input_order)
@@ -141,6 +145,12 @@ class Trainer:
         self.after_d_hooks = [r for r in self.remedies if type(r).after_d_step is not _BASE.after_d_step]
         self.step_hooks = [r for r in self.remedies if type(r).begin_step is not _BASE.begin_step]
         self.g_loss_hooks = [r for r in self.remedies if type(r).g_loss is not _BASE.g_loss]
+        # D sees the real and the fake batch in one forward pass (half the small ops and
+        # Python calls of the D step) when that cannot change what it computes: a per-sample
+        # MLP with no batch features (minibatch discrimination) and no per-forward weight
+        # transform (spectral norm's power iteration runs once per forward call)
+        self._joint_d = (isinstance(self.D, SeededMLP) and self.D.pre_head is None
+                         and self.D.weight_transform is None)
         self.step_count = 0
         self.total_steps = int(spec.budget["steps"])
         self.alive = np.ones(S, dtype=bool)
@@ -149,9 +159,11 @@ class Trainer:
 
     # ---------------------------------------------------------------- random streams
     def draw_noise(self) -> torch.Tensor:
-        if not self.is_dirac:
-            for s, g in enumerate(self.noise_gens):
-                torch.randn(self.batch, self.z_dim, generator=g, out=self.z[s])
+        """The next ``[S, batch, z_dim]`` noise batch (see :class:`ganbench.noise.NoiseStream`:
+        each seed from its own generator, drawn one step ahead on an idle core)."""
+        if self.is_dirac:
+            return self.z
+        self.z = self.noise.next()
         return self.z
 
     def draw_real(self) -> torch.Tensor:
@@ -174,7 +186,11 @@ class Trainer:
     def d_objective(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """D's per-seed loss (with penalties) and its logits on real and fake."""
         real_in, fake_in = self.d_input(real), self.d_input(fake)
-        d_real, d_fake = self.d_logits(real_in), self.d_logits(fake_in)
+        if self._joint_d:
+            logits = self.d_logits(torch.cat([real_in, fake_in], 1))
+            d_real, d_fake = logits[:, :real_in.shape[1]], logits[:, real_in.shape[1]:]
+        else:
+            d_real, d_fake = self.d_logits(real_in), self.d_logits(fake_in)
         d_loss = self.objective.d_loss(d_real, d_fake, self.real_target)
         for r in self.penalty_hooks:
             pen = r.d_penalty(self, real_in, fake_in)

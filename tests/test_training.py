@@ -67,6 +67,22 @@ def test_training_is_deterministic():
         assert np.array_equal(a.samples[s], b.samples[s])
 
 
+def test_two_thread_trial_with_parallel_noise_is_deterministic():
+    """With 2 CPUs the noise is drawn on two threads (z 256 × batch 64 is large enough):
+    repeated runs still give identical samples."""
+    spec = _spec(RING.replace("z_dim: 16", "z_dim: 256"))
+    spec.cpus = 2
+    spec.budget = {**spec.budget, "steps": 20, "eval_every": 20}
+    before = torch.get_num_threads()
+    try:
+        a, b = train_trial(spec), train_trial(spec)
+        assert Trainer(spec).noise.threads == 2
+    finally:
+        torch.set_num_threads(before)
+    for s in a.samples:
+        assert np.array_equal(a.samples[s], b.samples[s])
+
+
 def test_probes_do_not_change_training():
     spec = _spec(RING)
     with_probes = train_trial(spec, probes=True)

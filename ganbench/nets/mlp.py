@@ -1,7 +1,8 @@
 """Toy MLP generator and discriminator with a leading seed axis (DESIGN §5).
 
 Parameters are ``[S, fan_in, fan_out]`` weights and ``[S, 1, fan_out]`` biases, batches are
-``[S, B, features]``, and each layer is one ``torch.baddbmm``. Each seed's slice is
+``[S, B, features]``, and each layer is one :func:`~ganbench.nets.seed_linear.seed_linear`
+(a batched product in whichever memory order is fast for its shape). Each seed's slice is
 initialised from its own generator exactly like ``torch.nn.Linear`` (uniform in
 ``±1/sqrt(fan_in)``), so seed ``s`` of an S-seed network equals a 1-seed network with seed ``s``.
 """
@@ -14,6 +15,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
+
+from ganbench.nets.seed_linear import seed_linear
 
 #: Offsets that separate the random streams of one seed (init of G, init of D, noise, data, eval).
 STREAMS = {"g_init": 1, "d_init": 2, "noise": 3, "data": 4, "eval": 5, "remedy": 6}
@@ -84,9 +87,11 @@ class SeededMLP(nn.Module):
                 w = transform(i, w)
             if i == last and self.pre_head is not None:
                 x = self.pre_head(x)
-            x = torch.baddbmm(b, x, w)
+            x = seed_linear(x, w, b)
             if i < last:
-                x = self.activation(x)
+                # the product's output is a fresh tensor nothing else holds, so ReLU can
+                # overwrite it (one 2 MiB allocation and pass fewer per layer at S = 8)
+                x = x.relu_() if self.activation is torch.relu else self.activation(x)
         return x
 
 
