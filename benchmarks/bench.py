@@ -12,7 +12,7 @@ alternating updates with one critic step. It measures, with a fixed number of to
 3. the fp32 matmul ceiling at the ring networks' shapes and the utilisation it implies;
 4. the cost of probes (``train_trial`` with and without them) and of unrolling (if the
    ``unrolled`` remedy exists);
-5. where one ``Trainer.step()`` spends its time (torch.profiler, grouped).
+5. where one ``Trainer.step()`` spends its time (each op timed in place, grouped).
 
 It prints a table and writes ``BENCHMARKS.md`` plus ``benchmarks/seed_scaling.png`` beside it.
 Timings are reported, never asserted. ``--quick`` is a smoke run (S in {1, 8}, few steps).
@@ -37,6 +37,7 @@ from typing import Any, Callable
 if not os.environ.get("MPLCONFIGDIR"):
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="ganbench-mpl-")
 
+import ganbench  # noqa: E402,F401  (sets the OpenMP environment before torch loads)
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -97,6 +98,8 @@ class ReferenceGAN:
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=LR, betas=BETAS)
         self.optD = torch.optim.Adam(self.netD.parameters(), lr=LR, betas=BETAS)
         self.criterion = nn.BCEWithLogitsLoss()
+        self.G_losses: list[float] = []
+        self.D_losses: list[float] = []
         angles = 2 * math.pi * torch.arange(RING_MODES) / RING_MODES
         self.centres = RING_RADIUS * torch.stack([angles.cos(), angles.sin()], 1)
 
@@ -122,12 +125,15 @@ class ReferenceGAN:
         output = netD(real).view(-1)
         errD_real = criterion(output, label)
         errD_real.backward()
+        D_x = output.mean().item()
         noise = torch.randn(BATCH, Z_DIM)
         fake = netG(noise)
         label.fill_(0.0)
         output = netD(fake.detach()).view(-1)
         errD_fake = criterion(output, label)
         errD_fake.backward()
+        D_G_z1 = output.mean().item()
+        errD = errD_real + errD_fake
         self.optD.step()
         # (2) update G: maximise log D(G(z)) (non-saturating), reusing the fake batch
         netG.zero_grad()
@@ -135,7 +141,12 @@ class ReferenceGAN:
         output = netD(fake).view(-1)
         errG = criterion(output, label)
         errG.backward()
+        D_G_z2 = output.mean().item()
         self.optG.step()
+        # the tutorial's per-iteration bookkeeping (it prints these every 50 iterations)
+        self.stats = (D_x, D_G_z1, D_G_z2)
+        self.G_losses.append(errG.item())
+        self.D_losses.append(errD.item())
 
 
 class ReferenceLoop:
@@ -350,6 +361,39 @@ def measure_scaling(S: int, threads: int, repeats: int, quick: bool, block_s: fl
     return row
 
 
+def measure_plain_reference(S: int, threads: int, repeats: int, steps: int) -> dict[str, Any]:
+    """The reference loop alone in a fresh process with PyTorch's defaults: libgomp's own spin
+    count (300 000) and glibc's default allocator thresholds (no ganbench Trainer is built
+    there). Shows that ganbench's process settings, which the in-process reference shares, do
+    not flatter the ratio."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "GOMP_SPINCOUNT": "300000"}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--reference-only", str(S),
+           "--threads", str(threads), "--repeats", str(repeats), "--ref-steps", str(steps)]
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=True)
+        return {"available": True, **json.loads(out.stdout.strip().splitlines()[-1])}
+    except Exception as exc:  # report, never crash the bench
+        return {"available": False, "why": f"{type(exc).__name__}: {exc}"}
+
+
+def _reference_only(S: int, threads: int, repeats: int, steps: int) -> int:
+    import json
+
+    torch.set_num_threads(threads)
+    ref = ReferenceLoop(S)
+    warm_up(ref.step, warmup_for(S, False), 5.0)
+    rates = []
+    for _ in range(repeats):
+        n, sec = timed_block(ref.step, steps, 5.0)
+        rates.append(S * n / sec)
+    print(json.dumps({"S": S, "median": statistics.median(rates), "all": rates,
+                      "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT")}))
+    return 0
+
+
 # ----------------------------------------------------------------------------- probe / unroll
 def measure_probes(S: int, steps: int, threads: int, repeats: int) -> dict[str, Any]:
     spec = bench_spec(S, threads, steps=steps, eval_every=steps, log_every=50)
@@ -388,40 +432,62 @@ def measure_unroll(S: int, threads: int, steps: int, repeats: int) -> dict[str, 
 
 
 # ----------------------------------------------------------------------------- profile
-CATEGORIES = [
-    ("matmul (bmm/baddbmm/mm)", ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm")),
-    ("RNG (randn/randint)", ("aten::normal_", "aten::randn", "aten::random_", "aten::randint",
-                             "aten::uniform_")),
-]
+MATMUL_OPS = ("aten.bmm", "aten.baddbmm", "aten.mm", "aten.addmm")
 
 
 def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
-    """Self-CPU time per category over ``steps`` Trainer.step() calls (torch.profiler)."""
-    from torch.profiler import ProfilerActivity, profile
+    """Where a ``Trainer.step()`` spends its time, timed op by op in place.
+
+    torch.profiler distorted this loop badly (elementwise ops ran up to 10× slower under it
+    than without it), so each ATen op on the training thread is timed with ``perf_counter``
+    through a ``TorchDispatchMode`` instead; the noise draw (which also runs on helper
+    threads) is timed as a whole. "Python, autograd, dispatch" is the plain step's wall time
+    minus all of that, so it is approximate.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
 
     tr = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
     timed(tr.step, 5)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps):
-            tr.step()
-    events = prof.key_averages()
-    self_us = {e.key: e.self_cpu_time_total for e in events}
-    total_us = {e.key: e.cpu_time_total for e in events}
-    all_self = sum(self_us.values())
-    cats: dict[str, float] = {}
-    for name, ops in CATEGORIES:
-        cats[name] = sum(self_us.get(o, 0.0) for o in ops)
-    opt = sum(v for k, v in total_us.items() if k.startswith("Optimizer.step#"))
-    cats["optimizer step (Adam, incl. its ops)"] = opt
-    cats["other ops (activations, losses, copies, autograd)"] = max(
-        0.0, all_self - sum(cats.values()))
-    top = sorted(((k, v) for k, v in self_us.items() if not k.startswith("Optimizer.step#")
-                  and not k.startswith("autograd::") and not k.startswith("ProfilerStep")),
-                 key=lambda kv: -kv[1])[:6]
-    per = 1e-3 / steps  # µs total -> ms per step
-    return {"S": S, "steps": steps, "ms_per_step": all_self * per,
-            "categories": {k: v * per for k, v in cats.items()},
-            "top": [(k, v * per) for k, v in top]}
+    plain = timed(tr.step, steps) / steps
+    acc: dict[str, float] = {}
+    state = {"in_noise": False}
+
+    class OpTimer(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            t0 = time.perf_counter()
+            out = func(*args, **(kwargs or {}))
+            if not state["in_noise"]:
+                name = str(func.overloadpacket)
+                acc[name] = acc.get(name, 0.0) + time.perf_counter() - t0
+            return out
+
+    draw = tr.draw_noise
+
+    def timed_draw():
+        t0 = time.perf_counter()
+        state["in_noise"] = True
+        try:
+            return draw()
+        finally:
+            state["in_noise"] = False
+            acc["noise draw"] = acc.get("noise draw", 0.0) + time.perf_counter() - t0
+
+    tr.draw_noise = timed_draw  # type: ignore[method-assign]
+    with OpTimer():
+        timed(tr.step, steps)
+    tr.draw_noise = draw  # type: ignore[method-assign]
+    per = 1e3 / steps
+    noise = acc.pop("noise draw", 0.0) * per
+    ops = {k: v * per for k, v in acc.items()}
+    mat = sum(v for k, v in ops.items() if k in MATMUL_OPS)
+    adam = sum(v for k, v in ops.items() if "adam" in k or "foreach" in k)
+    other = sum(ops.values()) - mat - adam
+    wall = plain * 1e3
+    cats = {"matmul (bmm/baddbmm/mm)": mat, "noise draw (randn, all threads)": noise,
+            "optimizer (fused Adam)": adam, "other ops (activations, losses, data, copies)": other,
+            "Python, autograd, dispatch (rest of the wall time)": max(0.0, wall - mat - noise - adam - other)}
+    top = sorted(((k.replace("aten.", "aten::"), v) for k, v in ops.items()), key=lambda kv: -kv[1])[:6]
+    return {"S": S, "steps": steps, "ms_per_step": wall, "categories": cats, "top": top}
 
 
 # ----------------------------------------------------------------------------- machine
@@ -444,8 +510,18 @@ def machine_info(threads: int) -> dict[str, str]:
         "cpu": cpu, "cores": f"{os.cpu_count()} logical ({usable} usable)",
         "torch": torch.__version__, "blas": blas, "threads": str(threads),
         "python": platform.python_version(),
+        "runtime": _runtime_text(),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _runtime_text() -> str:
+    from ganbench import perf
+
+    alloc = perf.tune_allocator()
+    a = (f"glibc mmap threshold {alloc['mmap_threshold'] >> 20} MiB, trim threshold "
+         f"{alloc['trim_threshold'] >> 20} MiB" if alloc.get("allocator") == "glibc" else "default allocator")
+    return f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}; {a} (both loops run in this process)"
 
 
 class CpuMeter:
@@ -604,8 +680,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait-quiet", type=float, default=None, metavar="SECONDS",
                     help="wait up to this long for other processes to use < 10%% of the machine "
                          "before starting (default 120, quick 0)")
-    ap.add_argument("--no-profile", action="store_true", help="skip the torch.profiler breakdown")
+    ap.add_argument("--no-profile", action="store_true", help="skip the per-op time breakdown")
+    ap.add_argument("--reference-only", type=int, default=None, metavar="S", help=argparse.SUPPRESS)
+    ap.add_argument("--ref-steps", type=int, default=50, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.reference_only is not None:
+        return _reference_only(args.reference_only, args.threads, args.repeats or 3, args.ref_steps)
 
     quick = args.quick
     threads = args.threads
@@ -668,6 +748,18 @@ def main(argv: list[str] | None = None) -> int:
             p.line(f"[bold]S={S}: ganbench {fmt(r.gb_med)} seed-steps/s vs reference {fmt(r.ref_med)} "
                    f"→ {r.ratio:.2f}×[/bold]")
 
+    r8 = next((x for x in rows if x.S == 8), None)
+    plain_ref: dict[str, Any] = {"available": False, "why": "no S=8 row"}
+    if r8 is not None:
+        plain_ref = measure_plain_reference(8, threads, repeats, r8.steps)
+        if plain_ref["available"]:
+            plain_ref["ratio"] = r8.gb_med / plain_ref["median"]
+            p.line(f"reference at S=8 alone in a fresh process with PyTorch's defaults "
+                   f"(GOMP_SPINCOUNT 300000, default allocator): {fmt(plain_ref['median'])} seed-steps/s "
+                   f"→ ganbench / that = {plain_ref['ratio']:.2f}×")
+        else:
+            p.line(f"plain-defaults reference: not measured ({plain_ref['why']})")
+
     # 4. probes -----------------------------------------------------------------------------
     probe_S = 8
     # seconds per seed-step as measured above (S=8 row, else the closest S)
@@ -708,8 +800,7 @@ def main(argv: list[str] | None = None) -> int:
         for pf in profiles:
             cats = ", ".join(f"{k} {v:.1f} ms ({100 * v / pf['ms_per_step']:.0f}%)"
                              for k, v in pf["categories"].items())
-            p.line(f"profile S={pf['S']} ({pf['steps']} steps, {pf['ms_per_step']:.1f} ms/step under the "
-                   f"profiler): {cats}")
+            p.line(f"profile S={pf['S']} ({pf['steps']} steps, {pf['ms_per_step']:.1f} ms/step): {cats}")
 
     load_end = loadavg()
     wall = time.perf_counter() - t_start
@@ -722,14 +813,16 @@ def main(argv: list[str] | None = None) -> int:
     fig_rel = Path("benchmarks") / "seed_scaling.png"
     plot(rows, out.parent / fig_rel, info)
     md = render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
-                         load_start, load_end, wall, fig_rel, idle_others, run_others, waited)
+                         load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
+                         plain_ref)
     io.write_text(out, md)
     p.line(f"wrote {out} and {out.parent / fig_rel}")
     return 0
 
 
 def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
-                    load_start, load_end, wall, fig_rel, idle_others, run_others, waited) -> str:
+                    load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
+                    plain_ref=None) -> str:
     head, body = scaling_table(rows, fl, ceiling)
     L: list[str] = []
     L.append("# ganbench benchmarks")
@@ -741,7 +834,8 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     L.append("| machine | |")
     L.append("|---|---|")
     for k, label in (("cpu", "CPU"), ("cores", "cores"), ("threads", "torch threads"),
-                     ("torch", "torch"), ("blas", "BLAS"), ("python", "Python"), ("date", "date")):
+                     ("torch", "torch"), ("blas", "BLAS"), ("python", "Python"),
+                     ("runtime", "process settings (ganbench.perf)"), ("date", "date")):
         L.append(f"| {label} | {info[k]} |")
     L.append(f"| load average (1/5/15 min) | start {load_start}, end {load_end} |")
     L.append(f"| bench wall time | {wall:.0f} s |")
@@ -759,8 +853,9 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
              "lockstep on the seed axis) and for a plain PyTorch reference written like the PyTorch "
              "DCGAN tutorial (per seed: `nn.Sequential` of `nn.Linear`+`nn.ReLU`, default "
              "`torch.optim.Adam`, `BCEWithLogitsLoss`, global RNG, D on real then on `fake.detach()`, "
-             "G step reusing the fake batch; the S models are stepped one after another inside each "
-             "step). Each S: one warm-up (20 steps for S ≤ 8, else 10, cut short after a few seconds), then "
+             "G step reusing the fake batch, and the tutorial's per-iteration bookkeeping: `D(x)`, "
+             "`D(G(z))` means and both losses read with `.item()`; the S models are stepped one after "
+             "another inside each step). Each S: one warm-up (20 steps for S ≤ 8, else 10, cut short after a few seconds), then "
              f"{repeats} timed repeats of the steps shown (planned: 200 for S ≤ 2, else max(30, 400/S); "
              "fewer where one block would outlast 2.5 s), ganbench and reference interleaved so load "
              "bursts hit both. (best) is the fastest repeat, the least disturbed by other processes. "
@@ -778,6 +873,13 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
             L.append(f"- **S={S}**: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)} "
                      f"seed-steps/s → **{r.ratio:.2f}×** (repeats: ganbench "
                      f"{', '.join(fmt(x, 0) for x in r.gb)}; reference {', '.join(fmt(x, 0) for x in r.ref)})")
+    if plain_ref and plain_ref.get("available"):
+        L.append(f"- **Reference under PyTorch's defaults**: both loops above run in one process with "
+                 f"ganbench's process settings (machine table). The reference alone at S=8 in a fresh "
+                 f"process with libgomp's default spin (GOMP_SPINCOUNT 300000) and glibc's default "
+                 f"allocator: {fmt(plain_ref['median'])} seed-steps/s (repeats "
+                 f"{', '.join(fmt(x, 0) for x in plain_ref['all'])}) → ganbench S=8 is "
+                 f"**{plain_ref['ratio']:.2f}×** that.")
     L.append("")
     L.append("## FLOPs and the matmul ceiling")
     L.append("")
@@ -835,10 +937,11 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     if profiles:
         L.append("## Where a step's time goes")
         L.append("")
-        L.append("torch.profiler over `Trainer.step()` calls: self CPU time of matmul and RNG ops, the "
-                 "total under `Optimizer.step` (Adam's own ops included), and the rest of all self time "
-                 "(activations, losses, copies, autograd bookkeeping). The profiler's own overhead "
-                 "inflates the totals a little.")
+        L.append("Each ATen op on the training thread timed in place with `perf_counter` through a "
+                 "`TorchDispatchMode` (torch.profiler distorted this loop: elementwise ops ran up to 10× "
+                 "slower under it); the noise draw, which also runs on a helper thread, timed as a whole. "
+                 "*ms / step* of the last row is the plain step's wall time (no timing mode) minus the "
+                 "rows above, so it is approximate; shares are of that plain wall time.")
         L.append("")
         prow = []
         for pf in profiles:

@@ -5,10 +5,11 @@ import os as _os
 __version__ = "0.1.0"
 
 #: OpenMP spin before an idle worker sleeps, set before torch loads libgomp (a value already
-#: in the environment wins). libgomp's default, 300 000 spins, keeps the idle worker busy for
-#: milliseconds after every parallel region; the per-seed noise threads of a CPU trial then
-#: share a core with it and drew noise about 1.6× slower (ring, S = 8, 2 cores: step 13.6 →
-#: 12.2 ms with 1 000). 1 000 spins is long enough to catch back-to-back ops; with 100–300 the
-#: wake-ups cost more than they save (BENCHMARKS.md).
+#: in the environment wins). With libgomp's default (300 000 spins) an idle worker keeps its
+#: core busy for milliseconds after every parallel region, and the per-seed noise threads of a
+#: CPU trial share that core with it (the draw took 3.5 instead of 2.2 ms at S = 8 on 2 cores).
+#: Much lower values cost more in wake-ups than they save: at 1 000 the plain PyTorch reference
+#: loop of ``make bench`` ran 10–15 % slower, at 100–300 about 2× slower. 30 000 left that loop
+#: at its default speed (416–417 vs 416–422 seed-steps/s) and ganbench's ring step 5–10 % faster.
 GOMP_SPINCOUNT = "30000"
 _os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
