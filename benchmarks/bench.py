@@ -668,6 +668,35 @@ def plot(rows: list[ScalingRow], path: Path, info: dict[str, str]) -> None:
     plt.close(fig)
 
 
+# ----------------------------------------------------------------------------- GPU
+GPU_NOTES = [
+    "## GPU",
+    "",
+    "No GPU machine was lent to the session that wrote this bench, so there are no GPU figures "
+    "here; the CUDA path (`device: auto | cuda`, fractional `gpus_per_trial`) is implemented but "
+    "unmeasured. What the design expects there, and why:",
+    "",
+    "- **Lockstep seeds pay off more than on CPU.** On a GPU each op of a step is a kernel launch "
+    "that costs the host a few microseconds whatever its size, and a Metz-size ring step is on the "
+    "order of a hundred ops. One seed at batch 512 keeps a modern GPU busy for far less time than "
+    "its launches take, so a per-seed loop is launch-bound. The seed axis makes each launch serve S "
+    "seeds (8 seeds are ~1.2 GFLOP per step, microseconds of GPU arithmetic), so seed-steps/s should "
+    "grow nearly in proportion to S until the arithmetic, not the launches, dominates — far beyond "
+    "the S where the CPU curve above flattens.",
+    "- **Fractional GPUs.** With `gpus_per_trial: 0.25` four trials share one GPU; each trial's "
+    "host thread issues its own launches, so sharing raises suite throughput until either the "
+    "GPU's SMs or the host cores that issue launches are saturated (one core per trial).",
+    "- **No host syncs in the loop.** Probes stay on the device and are copied to the host once per "
+    "`log_every` steps, which matters on a GPU (a sync per step would serialise host and device); "
+    "the probe cost measured above on CPU is an upper bound for that design choice.",
+    "- **CPU-only tricks stay off.** The per-seed noise threads (`ganbench.noise`) and the glibc "
+    "allocator settings (`ganbench.perf`) apply to CPU trials only; CUDA draws noise with its own "
+    "per-seed generators. The narrow-product forms of `ganbench.nets.seed_linear` were chosen from "
+    "CPU timings; on CUDA they compute the same values, and whether they help there is unmeasured.",
+    "",
+]
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -681,6 +710,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="wait up to this long for other processes to use < 10%% of the machine "
                          "before starting (default 120, quick 0)")
     ap.add_argument("--no-profile", action="store_true", help="skip the per-op time breakdown")
+    ap.add_argument("--no-suite", action="store_true",
+                    help="skip the suite-level part (Ray overhead, cpus_per_trial, torch.compile)")
     ap.add_argument("--reference-only", type=int, default=None, metavar="S", help=argparse.SUPPRESS)
     ap.add_argument("--ref-steps", type=int, default=50, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -802,19 +833,50 @@ def main(argv: list[str] | None = None) -> int:
                              for k, v in pf["categories"].items())
             p.line(f"profile S={pf['S']} ({pf['steps']} steps, {pf['ms_per_step']:.1f} ms/step): {cats}")
 
+    # Ray's worker processes count as "other processes", so the machine's quietness is judged
+    # up to here (the suite-level part reports its own figure)
+    run_others = METER.others(m0, METER.snapshot())
+
+    # 7. suite level: Ray overhead, cpus_per_trial, torch.compile (benchmarks/bench_suite.py) ----
+    suite_res: dict[str, Any] = {}
+    if not args.no_suite:
+        import bench_suite as bs
+
+        sizes = ((dict(steps=20, trials=4, seeds=2), dict(steps=20, trials=2, seeds=2), dict(S=2, steps=5))
+                 if quick else
+                 (dict(steps=200, trials=8, seeds=8), dict(steps=200, trials=4, seeds=8), dict(S=8, steps=50)))
+        a = METER.snapshot()
+        suite_res["ray_overhead"] = bs.measure_ray_overhead(**sizes[0])
+        ro = suite_res["ray_overhead"]
+        p.line(f"Ray overhead ({ro['trials']} trials × {ro['steps']} steps, {ro['seeds']} seeds, "
+               f"reuse_actors on): ray.init {bs._f(ro['ray_init_s'])} s, fit {bs._f(ro['fit_wall_s'])} s vs "
+               f"ideal {bs._f(ro['ideal_wall_s'])} s → {bs._f(ro['overhead_per_trial_s'])} s per trial; "
+               f"reuse_actors saves {bs._f(ro['reuse_saves_s'])} s")
+        suite_res["cpus_per_trial"] = bs.measure_cpus_per_trial(**sizes[1])
+        cp = suite_res["cpus_per_trial"]
+        p.line(f"suite throughput: cpus_per_trial 1 → {fmt(cp['seed_steps_per_s'].get(1, float('nan')))}, "
+               f"2 → {fmt(cp['seed_steps_per_s'].get(2, float('nan')))} seed-steps/s; faster: {cp['faster']}")
+        suite_res["compile"] = bs.measure_compile(threads=threads, **sizes[2])
+        cm = suite_res["compile"]
+        if cm.get("available"):
+            p.line(f"torch.compile: compile {bs._f(cm['compile_s'])} s, {bs._f(cm['compiled_ms'])} vs eager "
+                   f"{bs._f(cm['eager_ms'])} ms/step → keep: {'yes' if cm['keep'] else 'no'}")
+        else:
+            p.line(f"torch.compile: not available ({cm.get('error')})")
+        suite_res["others"] = METER.others(a, METER.snapshot())
+
     load_end = loadavg()
     wall = time.perf_counter() - t_start
-    run_others = METER.others(m0, METER.snapshot())
     p.line(f"bench wall time {wall:.0f} s; load average start {load_start}, end {load_end}; "
-           f"other processes used {pct(run_others)} of the machine during the bench")
+           f"other processes used {pct(run_others)} of the machine during the step benchmarks")
 
-    # 7. files ------------------------------------------------------------------------------
+    # 8. files ------------------------------------------------------------------------------
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     fig_rel = Path("benchmarks") / "seed_scaling.png"
     plot(rows, out.parent / fig_rel, info)
     md = render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                          load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                         plain_ref)
+                         plain_ref, suite_res)
     io.write_text(out, md)
     p.line(f"wrote {out} and {out.parent / fig_rel}")
     return 0
@@ -822,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                     load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                    plain_ref=None) -> str:
+                    plain_ref=None, suite_res=None) -> str:
     head, body = scaling_table(rows, fl, ceiling)
     L: list[str] = []
     L.append("# ganbench benchmarks")
@@ -840,7 +902,7 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     L.append(f"| load average (1/5/15 min) | start {load_start}, end {load_end} |")
     L.append(f"| bench wall time | {wall:.0f} s |")
     L.append(f"| CPU used by other processes | {pct(idle_others)} just before"
-             f"{f' (after waiting {waited:.0f} s)' if waited else ''}, {pct(run_others)} during the bench |")
+             f"{f' (after waiting {waited:.0f} s)' if waited else ''}, {pct(run_others)} during the step benchmarks (before the Ray part, whose workers are other processes) |")
     L.append("")
     L.append("**Configuration**: the 8-Gaussian ring at the size of Metz et al. (2016): z_dim 256, "
              "G 256→128→128→2 and D 2→128→1 with ReLU, batch 512, non-saturating loss, "
@@ -953,6 +1015,15 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
             L.append(f"- S={pf['S']} top ops (self ms/step): "
                      + ", ".join(f"`{k}` {v:.2f}" for k, v in pf["top"]))
         L.append("")
+    if suite_res:
+        import bench_suite as bs
+
+        L.append(bs.markdown({k: v for k, v in suite_res.items() if k != "others"}, header=False).rstrip())
+        L.append("")
+        L.append(f"Other processes used {pct(suite_res.get('others', float('nan')))} of the machine during "
+                 "the suite-level part.")
+        L.append("")
+    L += GPU_NOTES
     return "\n".join(L) + "\n"
 
 
