@@ -15,8 +15,10 @@ Two designs measured worse here and are not used (ring, S = 8, 2 cores):
 * drawing step t+1's noise ahead on a background thread while step t runs: at normal
   priority it competes with the OpenMP workers of the matrix products, which partition work
   statically and wait for the slowest thread (a step went from 13 to 48 ms); at idle
-  priority (``SCHED_IDLE``) it almost never ran (it needs the GIL in the moments a core is
-  free), drawing 1 of 400 seeds;
+  priority (``SCHED_IDLE``) it drew 1 of 400 seeds under libgomp's default spin (the idle
+  OpenMP worker keeps the other core busy) and 43 % of them with ``GOMP_SPINCOUNT`` 30 000,
+  but the step was no faster (712 vs 707 seed-steps/s): whenever it runs it takes a core
+  from the step;
 * a helper pool while libgomp's default spin keeps an OpenMP worker busy after each parallel
   region: the helper shares a core with the spinning worker (see ``ganbench.GOMP_SPINCOUNT``).
 """
