@@ -532,7 +532,8 @@ def _runtime_text() -> str:
 class CpuMeter:
     """How much of the machine *other* processes used between ``start()`` and ``stop()``.
 
-    others = (Δ busy jiffies of the whole machine − Δ CPU time of this process) ÷
+    others = (Δ busy jiffies of the whole machine − Δ CPU time of this process and its
+    finished child processes) ÷
     (Δ wall × cores). This process's CPU time includes its OpenMP threads' spin-waits, so the
     figure is a lower bound on contention; anything well above 0 means the timings are depressed.
     """
@@ -557,7 +558,8 @@ class CpuMeter:
         b = self._busy_s(self.hz)
         if b is None:
             return None
-        return (b, time.process_time(), time.perf_counter())
+        t = os.times()  # waited-for children (the plain-defaults reference) count as this process
+        return (b, time.process_time() + t.children_user + t.children_system, time.perf_counter())
 
     def others(self, a: tuple[float, float, float] | None, b: tuple[float, float, float] | None) -> float:
         """Fraction (0..1) of all cores used by other processes between two snapshots."""

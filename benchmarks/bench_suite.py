@@ -439,8 +439,9 @@ def _md_ray(r: dict[str, Any]) -> list[str]:
                        ["trials ok", *[f"{x['trials_ok']}/{x['trials']}" for x in r["runs"]]],
                        ["load average (before → after)", *[x["loadavg"] for x in r["runs"]]]]))
     L.append("")
-    L.append(f"Reusing actors saves {_f(r['reuse_saves_s'])} s of fit wall time on this suite "
-             "(negative: reuse was slower).")
+    saves = r["reuse_saves_s"]
+    L.append(f"Reusing actors saves {_f(saves)} s of fit wall time on this suite." if saves >= 0 else
+             f"Reusing actors cost {_f(-saves)} s of fit wall time on this suite (reuse was slower).")
     L.append("")
     return L
 
