@@ -44,6 +44,7 @@ from torch import nn  # noqa: E402
 from ganbench import io  # noqa: E402
 from ganbench.suite import TrialSpec, expand, parse_suite  # noqa: E402
 from ganbench.training import Trainer, train_trial  # noqa: E402
+from common import RING_MODEL_YAML, cpu_name, loadavg  # noqa: E402  (benchmarks/ is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,11 +58,7 @@ name: bench
 seeds: {seeds}
 budget: {{steps: {steps}, eval_every: {eval_every}, eval_samples: 2500, log_every: {log_every}}}
 datasets: {{ring: {{}}}}
-model:
-  generator: {{hidden: [128, 128], z_dim: 256}}
-  discriminator: {{hidden: [128]}}
-  activation: relu
-optimizer: {{name: adam, lr: 1.0e-4, betas: [0.5, 0.999], batch_size: 512}}
+""" + RING_MODEL_YAML + """\
 combos:
   {combo}: {{loss: non_saturating, update: alternating, n_critic: 1{remedies}}}
 resources: {{cpus_per_trial: {threads}, gpus_per_trial: 0}}
@@ -497,14 +494,7 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- machine
 def machine_info(threads: int) -> dict[str, str]:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -570,13 +560,6 @@ class CpuMeter:
 
 
 METER = CpuMeter()
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
 
 
 # ----------------------------------------------------------------------------- output

@@ -40,6 +40,7 @@ import torch._dynamo  # noqa: E402
 
 from ganbench import runner  # noqa: E402  (sets the quiet Ray environment before importing ray)
 from ganbench.suite import TrialSpec, expand, parse_suite  # noqa: E402
+from common import RING_MODEL_YAML, cpu_name, loadavg  # noqa: E402  (benchmarks/ is on sys.path)
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -51,11 +52,7 @@ name: bench-suite
 seeds: {seeds}
 budget: {{steps: {steps}, eval_every: {eval_every}, eval_samples: 2500, log_every: {log_every}}}
 datasets: {{{datasets}}}
-model:
-  generator: {{hidden: [128, 128], z_dim: 256}}
-  discriminator: {{hidden: [128]}}
-  activation: relu
-optimizer: {{name: adam, lr: 1.0e-4, betas: [0.5, 0.999], batch_size: 512}}
+""" + RING_MODEL_YAML + """\
 combos:
 {combos}
 resources: {{cpus_per_trial: {cpus}, gpus_per_trial: 0}}
@@ -90,22 +87,8 @@ def suite_specs(trials: int, steps: int, seeds: int, cpus_per_trial: float = 1) 
 
 
 # ----------------------------------------------------------------------------- machine
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
-
-
 def machine_info() -> dict[str, str]:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import ray
 
     return {"cpu": cpu, "cores": str(os.cpu_count()), "torch": torch.__version__,
