@@ -428,6 +428,33 @@ def measure_unroll(S: int, threads: int, steps: int, repeats: int) -> dict[str, 
             "ratio": ratio, "guide": 2 * 5 + 1}
 
 
+# ----------------------------------------------------------------------------- optimiser
+def measure_optimizer(S: int, threads: int, repeats: int) -> dict[str, Any]:
+    """Adam's step on the bench trial's G and D parameters (S seeds) in its three CPU forms,
+    with fixed gradients: ``fused=True`` (what ganbench uses), ``foreach=True`` and the
+    single-tensor loop (PyTorch's CPU default). Median µs per G+D step over interleaved blocks."""
+    tr = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
+    params = [p for p in tr.g_params + tr.d_params]
+    gen = torch.Generator().manual_seed(0)
+    grads = [torch.randn(p.shape, generator=gen) * 1e-3 for p in params]
+    forms = {"fused": dict(fused=True), "foreach": dict(foreach=True), "for-loop": dict(foreach=False)}
+    opts = {}
+    for name, kw in forms.items():
+        ps = [p.detach().clone().requires_grad_(True) for p in params]
+        for p, g in zip(ps, grads):
+            p.grad = g
+        opts[name] = torch.optim.Adam(ps, lr=LR, betas=BETAS, **kw)
+        opts[name].step()  # state initialised outside the timing
+    times: dict[str, list[float]] = {k: [] for k in forms}
+    for _ in range(repeats):
+        for name, opt in opts.items():
+            n, sec = timed_block(opt.step, 200, 1.0)
+            times[name].append(1e6 * sec / n)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"S": S, "params": sum(p.numel() for p in params), "us": med, "all": times,
+            "fastest": min(med, key=med.get)}
+
+
 # ----------------------------------------------------------------------------- profile
 MATMUL_OPS = ("aten.bmm", "aten.baddbmm", "aten.mm", "aten.addmm")
 
@@ -812,6 +839,12 @@ def main(argv: list[str] | None = None) -> int:
     un_text = un_line.replace("[", "\\[")  # rich markup escape
     p.line(un_text)
 
+    # 5b. optimiser forms -------------------------------------------------------------------
+    opt_res = measure_optimizer(8, threads, repeats)
+    p.line("Adam step at S=8 (G+D, " + f"{opt_res['params']:,} parameters): "
+           + ", ".join(f"{k} {v:.0f} µs" for k, v in opt_res["us"].items())
+           + f" → fastest: {opt_res['fastest']}")
+
     # 6. profile ----------------------------------------------------------------------------
     profiles = []
     if not args.no_profile:
@@ -866,7 +899,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(rows, out.parent / fig_rel, info)
     md = render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                          load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                         plain_ref, suite_res)
+                         plain_ref, suite_res, opt_res)
     io.write_text(out, md)
     p.line(f"wrote {out} and {out.parent / fig_rel}")
     return 0
@@ -874,7 +907,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                     load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                    plain_ref=None, suite_res=None) -> str:
+                    plain_ref=None, suite_res=None, opt_res=None) -> str:
     head, body = scaling_table(rows, fl, ceiling)
     L: list[str] = []
     L.append("# ganbench benchmarks")
@@ -986,6 +1019,19 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     else:
         L.append(un_line)
     L.append("")
+    if opt_res:
+        L.append("## Optimiser step: fused, foreach or loop")
+        L.append("")
+        L.append(f"`torch.optim.Adam.step()` on the bench trial's G and D parameters at S=8 "
+                 f"({opt_res['params']:,} numbers) with fixed gradients, in its three CPU forms; µs per "
+                 "step, median of interleaved blocks. ganbench uses the fused form (`make_optimizer`).")
+        L.append("")
+        L.append(md_table(["form", "µs / step", "blocks"],
+                          [[k, f"{v:.0f}", ", ".join(f"{x:.0f}" for x in opt_res["all"][k])]
+                           for k, v in opt_res["us"].items()]))
+        L.append("")
+        L.append(f"Fastest: **{opt_res['fastest']}**.")
+        L.append("")
     if profiles:
         L.append("## Where a step's time goes")
         L.append("")
