@@ -47,3 +47,23 @@ def test_only_needed_gradients_are_computed():
 def test_bmm_forms_agree_with_torch_bmm(m, k, n):
     a, c = torch.randn(3, m, k), torch.randn(3, k, n)
     assert torch.allclose(bmm(a, c), torch.bmm(a, c), atol=1e-5)
+
+
+@pytest.mark.parametrize("width", [1, 2, NARROW, NARROW + 1])
+def test_narrow_hidden_layers_train(width):
+    """Hidden layers as narrow as the transposed form (ReLU is applied in place on them)."""
+    from ganbench.nets.mlp import SeededMLP
+
+    net = SeededMLP([3, width, width, 2], torch.relu, seeds=[0, 1], stream="g_init")
+    x = torch.randn(2, 16, 3)
+    out = net(x)
+    assert out.shape == (2, 16, 2) and out.is_contiguous()
+    grads = torch.autograd.grad(out.square().sum(), list(net.parameters()))
+    assert all(torch.isfinite(g).all() for g in grads)
+    # the same as plain baddbmm layers
+    h = x
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        h = torch.baddbmm(b, h, w)
+        if i < len(net.weights) - 1:
+            h = torch.relu(h)
+    assert torch.allclose(out, h, atol=1e-6)

@@ -60,7 +60,11 @@ class SeedLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(x, w)
-        return addbmm(b, x, w)
+        out = addbmm(b, x, w)
+        # a narrow output is a transposed view; autograd forbids modifying a custom Function's
+        # view output in place (the MLP applies ReLU in place), so hand out a copy (at most
+        # NARROW numbers per sample)
+        return out.clone(memory_format=torch.contiguous_format) if out._is_view() else out
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):  # type: ignore[override]
