@@ -1,10 +1,16 @@
 """The training loop for one trial: all seeds of one dataset × combo in lockstep.
 
 Lean by design (toy networks are overhead-bound): noise and data are drawn into
-preallocated buffers from one generator per seed, gradients are taken with
-``torch.autograd.grad`` for exactly the parameters being updated, the generator runs
-forward once per step (the last critic step's fake batch is reused for the G step, as in
-the PyTorch DCGAN tutorial), and probes read the device only every ``log_every`` steps.
+preallocated buffers from one generator per seed (the noise on all of the trial's threads,
+:mod:`ganbench.noise`), gradients are taken with ``torch.autograd.grad`` for exactly the
+parameters being updated, the generator runs forward once per step (the last critic step's
+fake batch is reused for the G step, as in the PyTorch DCGAN tutorial), a per-sample MLP
+critic sees the real and the fake batch in one pass, the optimisers are the fused kernels,
+and probes read the device only every ``log_every`` steps. What each of these bought is
+measured in ``make bench`` (BENCHMARKS.md). Two things measured and not kept: a hand-written
+forward/backward for the plain ring step (no autograd; 564–577 vs 639–668 seed-steps/s at
+S = 8, i.e. slower: autograd's own overhead is small here) and ``torch.compile`` of G and D
+(no faster once its ~12 s compile is counted).
 
 Probes (every ``log_every`` steps and at every evaluation) record per seed: D and G loss,
 the L2 norm of ∂L_G/∂θ_G and ∂L_D/∂θ_D in total and per layer (the gradients of the
