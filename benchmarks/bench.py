@@ -796,6 +796,18 @@ def main(argv: list[str] | None = None) -> int:
             p.line(f"[bold]S={S}: ganbench {fmt(r.gb_med)} seed-steps/s vs reference {fmt(r.ref_med)} "
                    f"→ {r.ratio:.2f}×[/bold]")
 
+    # 3b. one thread per trial: what a suite runs with the default cpus_per_trial 1 ----------
+    one_rows: list[ScalingRow] = []
+    torch.set_num_threads(1)
+    try:
+        for S in ((5,) if quick else (1, 5)):  # 5 = the seeds of suites/mode_collapse.yaml
+            one_rows.append(measure_scaling(S, 1, repeats, quick, block_s=0.5 if quick else 2.5))
+    finally:
+        torch.set_num_threads(threads)
+    for r in one_rows:
+        p.line(f"  1 thread, S={r.S}: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)}, "
+               f"paired ratio {r.ratio:.2f}× (other load {pct(r.others)})")
+
     r8 = next((x for x in rows if x.S == 8), None)
     plain_ref: dict[str, Any] = {"available": False, "why": "no S=8 row"}
     if r8 is not None:
@@ -899,7 +911,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(rows, out.parent / fig_rel, info)
     md = render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                          load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                         plain_ref, suite_res, opt_res)
+                         plain_ref, suite_res, opt_res, one_rows)
     io.write_text(out, md)
     p.line(f"wrote {out} and {out.parent / fig_rel}")
     return 0
@@ -907,7 +919,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                     load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                    plain_ref=None, suite_res=None, opt_res=None) -> str:
+                    plain_ref=None, suite_res=None, opt_res=None, one_rows=None) -> str:
     head, body = scaling_table(rows, fl, ceiling)
     L: list[str] = []
     L.append("# ganbench benchmarks")
@@ -966,6 +978,20 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
                  f"{', '.join(fmt(x, 0) for x in plain_ref['all'])}) → ganbench S=8 is "
                  f"**{plain_ref['ratio']:.2f}×** that.")
     L.append("")
+    if one_rows:
+        L.append("### One thread per trial (the default `cpus_per_trial: 1`)")
+        L.append("")
+        L.append("The same comparison with one torch thread for both loops, as each trial of a suite runs "
+                 "by default (two such trials run side by side on this machine; see *cpus_per_trial* "
+                 "below). S = 5 is the seed count of `suites/mode_collapse.yaml`. With one thread the "
+                 "noise is drawn sequentially and no OpenMP setting is in play, so this is the "
+                 "seed axis, the product forms, the joint D pass, fused Adam and the allocator alone.")
+        L.append("")
+        L.append(md_table(["S", "steps × repeats", "ganbench seed-steps/s", "reference seed-steps/s",
+                           "ratio gb/ref (paired)", "other load"],
+                          [[str(r.S), f"{r.steps_text} × {len(r.gb)}", fmt(r.gb_med), fmt(r.ref_med),
+                            f"{r.ratio:.2f}×", pct(r.others)] for r in one_rows]))
+        L.append("")
     L.append("## FLOPs and the matmul ceiling")
     L.append("")
     L.append("With F_G = 2·B·Σ fan_in·fan_out over G's layers (one forward pass) and F_D the same for D, "
