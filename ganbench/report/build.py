@@ -605,14 +605,11 @@ def _dataset_context(
             cols_ok = [c for c in cols if _has_finite(hist_ds, c)]
             if not cols_ok:
                 continue
-            fig = figs.make(
-                f"fig-{cid}-{did}", f"{name}: {title}",
+            fig = _curves_fig(
+                figs, f"fig-{cid}-{did}", f"{name}: {title}",
                 "Median over seeds (line) and interquartile range (band), one colour per combo"
                 + ("; log scale." if log else "."),
-                lambda cols_ok=cols_ok, log=log, title=title: plots.curves_figure(
-                    hist_ds, cols_ok, log=log, combos=combos, colors=colors,
-                    title=f"{name}: {title}", labels=METRIC_LABELS),
-            )
+                hist_ds, cols_ok, combos, colors, log=log)
             if fig:
                 ctx["curves"].append(fig)
         prefixes = [p for p in _LAYER_PREFIXES
@@ -642,13 +639,10 @@ def _dataset_context(
             if fig:
                 ctx["dirac"].append(fig)
         if _has_finite(hist_ds, "dist"):
-            fig = figs.make(
-                f"fig-eqdist-{did}", f"{name}: distance to equilibrium",
+            fig = _curves_fig(
+                figs, f"fig-eqdist-{did}", f"{name}: distance to equilibrium",
                 "√(θ² + ψ²) over training: median over seeds and interquartile band; log scale.",
-                lambda: plots.curves_figure(hist_ds, ["dist"], log=True, combos=combos,
-                                            colors=colors, labels=METRIC_LABELS,
-                                            title=f"{name}: distance to equilibrium"),
-            )
+                hist_ds, ["dist"], combos, colors, log=True)
             if fig:
                 ctx["dirac"].append(fig)
     ctx["images"] = _image_figures(run, name, did, kind, combos, colors, hist_ds, figs)
@@ -695,6 +689,17 @@ def _checkpoint_grids(hist_ds: pd.DataFrame, combos: Sequence[str],
     return out
 
 
+def _curves_fig(figs: "_Figures", fig_id: str, title: str, caption: str, hist_ds: pd.DataFrame,
+                cols: Sequence[str], combos: Sequence[str], colors: Mapping[str, Any], *,
+                log: bool = False, labels: Mapping[str, str] = METRIC_LABELS,
+                plot_title: str | None = None):
+    """One training-curve figure (median over seeds, interquartile band, a colour per combo)
+    of ``cols``; ``None`` when it cannot be drawn. ``plot_title`` defaults to ``title``."""
+    return figs.make(fig_id, title, caption,
+                     lambda: plots.curves_figure(hist_ds, list(cols), log=log, combos=combos, colors=colors,
+                                                 labels=labels, title=plot_title or title))
+
+
 def _final_mode_hists(hist_ds: pd.DataFrame, combos: Sequence[str]) -> dict[str, dict[int, np.ndarray]]:
     """combo → {seed → mode histogram at the seed's last evaluation}."""
     out: dict[str, dict[int, np.ndarray]] = {}
@@ -722,12 +727,11 @@ def _image_figures(run: RunData, name: str, did: str, kind: str, combos: Sequenc
                 lambda: plots.checkpoint_grids_figure(grids, shape, title=f"{name}: samples at checkpoints")))
     fid_cols = [c for c in ("fid", "kid_mean", "precision", "recall") if _has_finite(hist_ds, c)]
     if fid_cols:
-        out.append(figs.make(
-            f"fig-fid-{did}", f"{name}: FID, KID and precision/recall over training",
+        out.append(_curves_fig(
+            figs, f"fig-fid-{did}", f"{name}: FID, KID and precision/recall over training",
             "torch-fidelity metrics at checkpoints (extractor and sample counts in the Protocol "
             "section): median over seeds and interquartile band.",
-            lambda: plots.curves_figure(hist_ds, fid_cols, combos=combos, colors=colors,
-                                        labels=METRIC_LABELS, title=f"{name}: FID over training")))
+            hist_ds, fid_cols, combos, colors, plot_title=f"{name}: FID over training"))
     mode_cols = [c for c in ("modes_covered", "reverse_kl") if _has_finite(hist_ds, c)]
     if mode_cols:
         total = None
@@ -738,12 +742,11 @@ def _image_figures(run: RunData, name: str, did: str, kind: str, combos: Sequenc
         labels = dict(METRIC_LABELS)
         if total:
             labels["modes_covered"] = f"{METRIC_LABELS.get('modes_covered', 'modes covered')} (of {total})"
-        out.append(figs.make(
-            f"fig-modes-{did}", f"{name}: modes over training",
+        out.append(_curves_fig(
+            figs, f"fig-modes-{did}", f"{name}: modes over training",
             "Modes covered by the generated samples (digit classifier, each channel classified) "
             "and KL(p_gen ‖ uniform): median over seeds and interquartile band.",
-            lambda: plots.curves_figure(hist_ds, mode_cols, combos=combos, colors=colors,
-                                        labels=labels, title=f"{name}: modes over training")))
+            hist_ds, mode_cols, combos, colors, labels=labels))
         if "mode_hist" in hist_ds.columns:
             hists = _final_mode_hists(hist_ds, combos)
             k = total or max((len(h) for per in hists.values() for h in per.values()), default=0)
