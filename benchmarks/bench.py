@@ -470,6 +470,41 @@ def measure_optimizer(S: int, threads: int, repeats: int) -> dict[str, Any]:
             "fastest": min(med, key=med.get)}
 
 
+def measure_noise(repeats: int) -> dict[str, Any]:
+    """One seed's noise batch (512 × 256 values) on one thread: ``torch.randn`` with its own
+    generator (what the reference loop and earlier ganbench used), ganbench's compiled Philox
+    kernel and its numpy reference (the no-compiler fallback; same numbers). Median ms per
+    draw over interleaved blocks."""
+    from ganbench import noise
+
+    out = torch.empty(BATCH, Z_DIM)
+    gen = torch.Generator().manual_seed(0)
+    block = [0]
+
+    def philox() -> None:
+        noise.philox_normal(12345, block[0], out)
+        block[0] += out.numel() // 4
+
+    forms = {"torch.randn": lambda: torch.randn(out.shape, generator=gen, out=out),
+             "Philox kernel": philox,
+             "numpy reference": lambda: noise.philox_normal_numpy(12345, 0, out.numel())}
+    if noise.kernel() is None:
+        del forms["Philox kernel"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        times: dict[str, list[float]] = {k: [] for k in forms}
+        for _ in range(repeats):
+            for name, fn in forms.items():
+                n, sec = timed_block(fn, 50, 0.3)
+                times[name].append(1e3 * sec / n)
+    finally:
+        torch.set_num_threads(before)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"values": out.numel(), "ms": med, "all": times,
+            "implementation": noise.kernel_info()["implementation"]}
+
+
 # ----------------------------------------------------------------------------- profile
 MATMUL_OPS = ("aten.bmm", "aten.baddbmm", "aten.mm", "aten.addmm")
 
@@ -527,7 +562,7 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
     adam = sum(v for k, v in ops.items() if "adam" in k or "foreach" in k)
     other = sum(ops.values()) - mat - adam
     wall = plain * 1e3
-    cats = {"matmul (bmm/baddbmm/mm)": mat, "noise draw (randn, all threads)": noise,
+    cats = {"matmul (bmm/baddbmm/mm)": mat, "noise draw (Philox kernel, all threads)": noise,
             "optimizer (fused Adam)": adam, "other ops (activations, losses, data, copies)": other,
             "Python, autograd, dispatch (rest of the wall time)": max(0.0, wall - mat - noise - adam - other)}
     top = sorted(((k.replace("aten.", "aten::"), v) for k, v in ops.items()), key=lambda kv: -kv[1])[:6]
@@ -873,6 +908,10 @@ def main(argv: list[str] | None = None) -> int:
     p.line("Adam step at S=8 (G+D, " + f"{opt_res['params']:,} parameters): "
            + ", ".join(f"{k} {v:.0f} µs" for k, v in opt_res["us"].items())
            + f" → fastest: {opt_res['fastest']}")
+    noise_res = measure_noise(repeats)
+    p.line(f"noise draw, one seed ({noise_res['values']:,} values, 1 thread): "
+           + ", ".join(f"{k} {v:.2f} ms" for k, v in noise_res["ms"].items())
+           + f"; training uses: {noise_res['implementation']}")
 
     # 6. profile ----------------------------------------------------------------------------
     profiles = []
@@ -928,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(rows, out.parent / fig_rel, info)
     md = render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                          load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                         plain_ref, suite_res, opt_res, one_rows)
+                         plain_ref, suite_res, opt_res, one_rows, noise_res)
     io.write_text(out, md)
     p.line(f"wrote {out} and {out.parent / fig_rel}")
     return 0
@@ -936,7 +975,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un_line, profiles,
                     load_start, load_end, wall, fig_rel, idle_others, run_others, waited,
-                    plain_ref=None, suite_res=None, opt_res=None, one_rows=None) -> str:
+                    plain_ref=None, suite_res=None, opt_res=None, one_rows=None, noise_res=None) -> str:
     head, body = scaling_table(rows, fl, ceiling)
     L: list[str] = []
     L.append("# ganbench benchmarks")
@@ -1077,6 +1116,20 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
                            for k, v in opt_res["us"].items()]))
         L.append("")
         L.append(f"Fastest: **{opt_res['fastest']}**.")
+        L.append("")
+    if noise_res:
+        L.append("## Noise generator")
+        L.append("")
+        L.append(f"One seed's noise batch ({noise_res['values']:,} standard normal values, the ring's "
+                 "512 × 256) on one thread; ms per draw, median of interleaved blocks. The reference "
+                 "loop draws with `torch.randn` (Mersenne twister); ganbench draws with Philox4x32-10 "
+                 "+ Box–Muller compiled from `ganbench/noise_kernel.c`, and falls back to its numpy "
+                 "reference (the same numbers, bit for bit) where no C compiler exists. This run's "
+                 f"training noise: {noise_res['implementation']}.")
+        L.append("")
+        L.append(md_table(["generator", "ms / draw", "blocks"],
+                          [[k, f"{v:.3f}", ", ".join(f"{x:.3f}" for x in noise_res["all"][k])]
+                           for k, v in noise_res["ms"].items()]))
         L.append("")
     if profiles:
         L.append("## Where a step's time goes")

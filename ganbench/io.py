@@ -13,6 +13,12 @@ from typing import Any, Iterator
 import numpy as np
 
 
+def cache_dir() -> Path:
+    """ganbench's cache folder: ``$GANBENCH_CACHE``, else ``~/.cache/ganbench``."""
+    env = os.environ.get("GANBENCH_CACHE")
+    return Path(env).expanduser() if env else Path("~/.cache/ganbench").expanduser()
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``."""

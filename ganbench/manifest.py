@@ -58,9 +58,22 @@ def machine() -> dict[str, Any]:
     from ganbench import perf
 
     # speed settings only (they change timings, never results): see ganbench.perf
-    runtime = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"), **perf.tune_allocator()}
+    from ganbench import noise
+
+    runtime = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"), **perf.tune_allocator(),
+               "noise_kernel": noise.kernel_info()["implementation"]}
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "gpus": gpus, "hostname_hash": None, "runtime": runtime}
+
+
+#: How every random number of a trial is drawn (part of the protocol: it fixes the numbers).
+RANDOM_STREAMS = (
+    "each user seed s has independent streams keyed by stream_seed(s, name) (numpy SeedSequence of "
+    "(s, stream id, extra)); training noise z: Philox4x32-10 keyed by stream_seed(s, 'noise') with "
+    "Box-Muller on 24-bit uniforms and fixed float32 polynomials for ln/sin/cos (ganbench.noise; "
+    "the same numbers on every machine, thread count and device, |z| <= 5.77); initial weights, "
+    "real data, evaluation samples and remedy streams: torch.Generator (mt19937) seeded with "
+    "stream_seed(s, name)")
 
 
 def protocol(suite: Suite) -> dict[str, Any]:
@@ -102,6 +115,7 @@ def protocol(suite: Suite) -> dict[str, Any]:
         "frechet_real_reference": {"samples": suite.budget.eval_samples, "seed": REAL_REFERENCE_SEED},
         "statistics": describe_protocol(),
         "diagnostics": _diagnostics(suite),
+        "random_streams": RANDOM_STREAMS,
         "probes": "every log_every steps: D/G loss, L2 norm of the G and D gradients (total and "
                   "per layer), mean D output on the real and fake batch (probability for "
                   "sigmoid losses); Dirac: theta and psi every step",

@@ -1,39 +1,204 @@
-"""Per-seed Gaussian noise for the training loop, drawn on all of the trial's threads.
+"""Per-seed Gaussian noise for the training loop: a counter-based generator, compiled once.
 
-``torch.randn`` runs single-threaded on CPU, and at the Metz ring size (z of 512 × 256 per
-seed per step) it was the largest cost of a step after the matrix products: about 3 ms of a
-15 ms step at S = 8 on 2 cores. :class:`NoiseStream` draws the seeds in parallel: the
-calling thread and ``threads - 1`` helper threads claim seeds one at a time until all are
-drawn (the seeds' draws are independent, so this is plain work sharing).
+At the Metz ring size (z of 512 × 256 per seed per step) drawing the noise was the largest
+cost of a step after the matrix products. ``torch.randn`` on CPU draws from a Mersenne
+twister one word at a time (0.37 ms per 131k values here), which is 2.1 ms of a 12 ms step at
+S = 8 on 2 cores even when shared across both threads. This module draws it instead with
 
-Reproducibility: each seed has its own generator, every draw of a generator completes before
-the next begins, and each fills its own slice, so the numbers are bit-identical to drawing
-sequentially on one thread.
+* **Philox4x32-10** (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11), the
+  counter-based generator behind cuRAND, JAX and numpy's ``Philox``: block ``b`` of a stream is
+  a pure function of (key, b), so a stream's state is one integer and any block can be
+  computed independently (and vectorised);
+* **Box–Muller** on 24-bit uniforms, with ``ln``, ``sin`` and ``cos`` as fixed float32
+  polynomials, so that every floating-point operation is a single IEEE-754 operation.
 
-Two designs measured worse here and are not used (ring, S = 8, 2 cores):
+The kernel (``noise_kernel.c``) is compiled with the system C compiler the first time it is
+needed and cached (``<$GANBENCH_CACHE or ~/.cache/ganbench>/kernels``); it draws 131k values in
+0.13 ms on one core here (AVX-512), 2.7× faster than ``torch.randn``. Where no compiler is
+available, :func:`philox_normal_numpy` computes the *same numbers* (a test checks bit
+equality), only slower; which one ran is recorded in the manifest (:func:`kernel_info`).
+The numbers depend on nothing but the key and the position in the stream: not the machine,
+the vector width, the thread count or the device (a CUDA trial draws on the host and copies).
 
-* drawing step t+1's noise ahead on a background thread while step t runs: at normal
-  priority it competes with the OpenMP workers of the matrix products, which partition work
-  statically and wait for the slowest thread (a step went from 13 to 48 ms); at idle
-  priority (``SCHED_IDLE``) it drew 1 of 400 seeds under libgomp's default spin (the idle
-  OpenMP worker keeps the other core busy) and 43 % of them with ``GOMP_SPINCOUNT`` 30 000,
-  but the step was no faster (712 vs 707 seed-steps/s): whenever it runs it takes a core
-  from the step;
-* a helper pool while libgomp's default spin keeps an OpenMP worker busy after each parallel
-  region: the helper shares a core with the spinning worker (see ``ganbench.GOMP_SPINCOUNT``).
+Distribution: exact Box–Muller of a uniform on the 2^24-point grid ``(k + 1) 2^-24``, so
+``|z| ≤ sqrt(48 ln 2) = 5.77`` (a normal exceeds that with probability 8e-9); the polynomials
+are accurate to a few float32 ulps. Tests check the moments and a KS test on 10^6 draws.
+
+Threads: :class:`NoiseStream` shares the seeds of a draw between the calling thread and
+``threads - 1`` helper threads (the compiled kernel releases the GIL). Two designs were
+measured worse for the earlier ``torch.randn`` draw and are not used (ring, S = 8, 2 cores):
+drawing step t+1's noise on a background thread while step t runs (it competes with the
+OpenMP workers of the matrix products, which wait for the slowest thread: a step went from 13
+to 48 ms; at idle priority it was no faster), and a helper pool under libgomp's default spin
+(see ``ganbench.GOMP_SPINCOUNT``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import os
+import platform
+import subprocess
+import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
+import numpy as np
 import torch
 
-#: Smallest per-seed draw (elements) worth handing to a helper thread.
-MIN_PARALLEL = 16_384
+from ganbench import io
 
+#: Smallest per-seed draw (values) worth handing to a helper thread.
+MIN_PARALLEL = 32_768
+
+SOURCE = Path(__file__).with_name("noise_kernel.c")
+#: Compiler flags: -ffp-contract=off keeps every float operation a single IEEE operation (no
+#: fused multiply-add), which is what makes the kernel equal the numpy reference.
+CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-shared", "-fPIC"]
+
+_M = (0xD2511F53, 0xCD9E8D57)
+_W = (0x9E3779B9, 0xBB67AE85)
+_MASK = np.uint64(0xFFFFFFFF)
+_f32 = np.float32
+
+
+# ----------------------------------------------------------------------------- reference
+def philox4x32(counters: np.ndarray, key: tuple[int, int], rounds: int = 10) -> np.ndarray:
+    """Philox4x32 of ``counters`` (``[N, 4]`` uint32 words) under ``key`` (two 32-bit words);
+    returns ``[N, 4]`` uint32. The Random123 reference algorithm, in numpy."""
+    c = [counters[:, i].astype(np.uint64) for i in range(4)]
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    m0, m1 = np.uint64(_M[0]), np.uint64(_M[1])
+    for _ in range(rounds):
+        p0, p1 = m0 * c[0], m1 * c[2]
+        c = [(p1 >> np.uint64(32)) ^ c[1] ^ k0, p1 & _MASK, (p0 >> np.uint64(32)) ^ c[3] ^ k1, p0 & _MASK]
+        k0, k1 = (k0 + np.uint64(_W[0])) & _MASK, (k1 + np.uint64(_W[1])) & _MASK
+    return np.stack(c, 1).astype(np.uint32)
+
+
+def _box_muller(a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(r cos θ, r sin θ) from two uint32 word arrays, exactly as ``noise_kernel.c`` does it."""
+    a, t = a >> np.uint32(8), t >> np.uint32(8)
+    bits = (a + np.uint32(1)).astype(np.int32).astype(_f32).view(np.uint32)
+    mb = (bits & np.uint32(0x7FFFFF)) | np.uint32(0x3F800000)
+    big = (mb > np.uint32(0x3FB504F3)).astype(np.uint32)
+    mb = mb - (big << np.uint32(23))
+    e = (bits >> np.uint32(23)).astype(np.int32) - 127 + big.astype(np.int32)
+    m = mb.view(_f32)
+    s = (m - _f32(1)) / (m + _f32(1))
+    z = s * s
+    p = _f32(float.fromhex("0x1.745d18p-4"))
+    for c in ("0x1.c71c72p-4", "0x1.24924ap-3", "0x1.99999ap-3", "0x1.555556p-2", "0x1p0"):
+        p = p * z + _f32(float.fromhex(c))
+    lnu = (e - 24).astype(_f32) * _f32(float.fromhex("0x1.62e43p-1")) + _f32(2) * s * p
+    r = np.sqrt(_f32(-2) * lnu)
+    q = t >> np.uint32(22)
+    y = (t & np.uint32(0x3FFFFF)).astype(np.int32).astype(_f32) * _f32(float.fromhex("0x1.921fb6p-22"))
+    w = y * y
+    sp = _f32(float.fromhex("-0x1.ae6456p-26"))
+    for c in ("0x1.71de3ap-19", "-0x1.a01a02p-13", "0x1.111112p-7", "-0x1.555556p-3", "0x1p0"):
+        sp = sp * w + _f32(float.fromhex(c))
+    sy = sp * y
+    cp = _f32(float.fromhex("0x1.1eed8ep-29"))
+    for c in ("-0x1.27e4fcp-22", "0x1.a01a02p-16", "-0x1.6c16c2p-10", "0x1.555556p-5", "-0x1p-1"):
+        cp = cp * w + _f32(float.fromhex(c))
+    cy = cp * w + _f32(1)
+    sb, cb = sy.view(np.uint32), cy.view(np.uint32)
+    odd = (np.uint32(0) - (q & np.uint32(1))).astype(np.uint32)
+    cbits = ((sb & odd) | (cb & ~odd)) ^ (((q + np.uint32(1)) & np.uint32(2)) << np.uint32(30))
+    sbits = ((cb & odd) | (sb & ~odd)) ^ ((q & np.uint32(2)) << np.uint32(30))
+    return r * cbits.view(_f32), r * sbits.view(_f32)
+
+
+def philox_normal_numpy(key: int, block0: int, n: int) -> np.ndarray:
+    """``n`` standard normal float32 values of stream ``key`` (64-bit) from block ``block0``:
+    the reference implementation of ``noise_kernel.c`` (same numbers, bit for bit)."""
+    nb = (n + 3) // 4
+    ctr = np.uint64(block0) + np.arange(nb, dtype=np.uint64)
+    words = np.zeros((nb, 4), np.uint32)
+    words[:, 0], words[:, 1] = (ctr & _MASK).astype(np.uint32), (ctr >> np.uint64(32)).astype(np.uint32)
+    x = philox4x32(words, (key & 0xFFFFFFFF, (key >> 32) & 0xFFFFFFFF))
+    out = np.empty((nb, 4), _f32)
+    out[:, 0], out[:, 1] = _box_muller(x[:, 0], x[:, 1])
+    out[:, 2], out[:, 3] = _box_muller(x[:, 2], x[:, 3])
+    return out.reshape(-1)[:n]
+
+
+# ----------------------------------------------------------------------------- compiled kernel
+_lock = threading.Lock()
+_kernel: Any = None
+_info: dict[str, str] = {}
+
+
+def _cpu_key() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = next((ln for ln in text.splitlines() if ln.startswith(("flags", "Features"))), "")
+    except OSError:
+        flags = ""
+    return platform.machine() + flags
+
+
+def _compile() -> Any:
+    cc = os.environ.get("CC", "cc")
+    src = SOURCE.read_bytes()
+    tag = hashlib.sha256(src + " ".join([cc, *CFLAGS, _cpu_key()]).encode()).hexdigest()[:16]
+    lib = io.cache_dir() / "kernels" / f"noise-{tag}.so"
+    if not lib.exists():
+        with io.atomic_path(lib) as tmp:  # atomic: concurrent trials may compile at once
+            subprocess.run([cc, *CFLAGS, "-o", str(tmp), str(SOURCE)], check=True, capture_output=True,
+                           timeout=120)
+    dll = ctypes.CDLL(str(lib))  # CDLL calls release the GIL
+    fn = dll.ganbench_normal
+    fn.restype = None
+    fn.argtypes = [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int64]
+    _info.update(implementation="compiled C kernel", compiler=cc, flags=" ".join(CFLAGS), library=str(lib))
+    return fn
+
+
+def kernel() -> Any:
+    """The compiled ``ganbench_normal`` function, or None where it cannot be built (then the
+    numpy reference runs: same numbers, slower). ``GANBENCH_NOISE_KERNEL=numpy`` forces that."""
+    global _kernel
+    with _lock:
+        if _kernel is None:
+            if os.environ.get("GANBENCH_NOISE_KERNEL") == "numpy" or sys.byteorder != "little":
+                _kernel = False
+            else:
+                try:
+                    _kernel = _compile()
+                except (OSError, subprocess.SubprocessError) as exc:
+                    warnings.warn(f"ganbench: could not compile the noise kernel ({exc}); drawing "
+                                  "noise with the numpy reference (same numbers, slower)", stacklevel=2)
+                    _kernel = False
+        return _kernel or None
+
+
+def kernel_info() -> dict[str, str]:
+    """What draws the training noise in this process (recorded in ``manifest.json``)."""
+    how = _info if kernel() is not None else {"implementation": "numpy reference"}
+    return {"generator": "Philox4x32-10 + Box-Muller (ganbench.noise)", **how}
+
+
+def philox_normal(key: int, block0: int, out: torch.Tensor) -> None:
+    """Fill the contiguous float32 CPU tensor ``out`` with stream ``key``'s values from block
+    ``block0`` on (``ceil(out.numel() / 4)`` blocks)."""
+    if out.dtype != torch.float32 or out.device.type != "cpu" or not out.is_contiguous():
+        raise ValueError(f"philox_normal fills a contiguous float32 CPU tensor, not {out.dtype} "
+                         f"on {out.device}")
+    n = out.numel()
+    fn = kernel()
+    if fn is not None:
+        fn(key & 0xFFFFFFFF, (key >> 32) & 0xFFFFFFFF, block0, out.data_ptr(), n)
+    else:
+        out.view(-1).copy_(torch.from_numpy(philox_normal_numpy(key, block0, n)))
+
+
+# ----------------------------------------------------------------------------- the stream
 _pools: dict[int, ThreadPoolExecutor] = {}
 
 
@@ -45,41 +210,73 @@ def _pool(helpers: int) -> ThreadPoolExecutor:
 
 
 class NoiseStream:
-    """``[S, batch, dim]`` standard normal noise, seed ``s`` drawn with ``gens[s]``.
+    """``[S, batch, dim]`` standard normal noise, seed ``s`` from Philox stream ``keys[s]``.
 
     Args:
-        gens: one generator per seed (owned by this stream: nothing else may draw from them).
+        keys: one 64-bit stream key per seed (e.g. ``stream_seed(seed, "noise")``).
         batch, dim: the per-seed draw shape.
-        device: where the buffer lives.
+        device: where the buffer lives (off the CPU the values are drawn on the host and
+            copied, so they equal a CPU trial's). The buffer has torch's default dtype; the
+            values are float32 (converted exactly when the default is float64).
         threads: threads to draw on (default: torch's intra-op thread count); one thread, one
-            seed, a non-CPU device or draws under :data:`MIN_PARALLEL` elements draw on the
-            calling thread alone.
+            seed or draws under :data:`MIN_PARALLEL` values draw on the calling thread alone.
+        fresh: return a new tensor from each draw instead of refilling one buffer (for callers
+            whose autograd graph must keep earlier draws, like unrolling).
+
+    Each draw advances every seed's stream by ``ceil(batch · dim / 4)`` blocks; the whole state
+    is that block position per seed (:meth:`get_state`).
     """
 
-    def __init__(self, gens: Sequence[torch.Generator], batch: int, dim: int,
-                 device: torch.device, threads: int | None = None):
-        self.gens = list(gens)
-        self.S = len(self.gens)
+    def __init__(self, keys: Sequence[int], batch: int, dim: int, device: torch.device,
+                 threads: int | None = None, fresh: bool = False):
+        self.keys = [int(k) & 0xFFFFFFFFFFFFFFFF for k in keys]
+        self.S = len(self.keys)
+        self.blocks = [0] * self.S
+        self.per_draw = (batch * dim + 3) // 4
         threads = torch.get_num_threads() if threads is None else int(threads)
-        parallel = device.type == "cpu" and batch * dim >= MIN_PARALLEL
-        self.threads = max(1, min(threads, self.S)) if parallel else 1
-        self.current = torch.zeros(self.S, batch, dim, device=device)
+        self.threads = max(1, min(threads, self.S)) if batch * dim >= MIN_PARALLEL else 1
+        self.shape, self.device, self.fresh = (self.S, batch, dim), device, fresh
+        self.current = torch.zeros(self.shape, device=device)
+        self._direct = device.type == "cpu" and self.current.dtype == torch.float32
+        self._host = self.current if self._direct else torch.zeros(self.shape, dtype=torch.float32)
         self._lock = threading.Lock()
         self._next = 0
+        kernel()  # compile (or fall back) now, not inside the first step
 
     def next(self) -> torch.Tensor:
-        """Draw the next noise batch into the buffer and return it (the same tensor each call)."""
-        buf = self.current
+        """Draw the next noise batch and return it: the same buffer each call, refilled, unless
+        the stream is ``fresh``."""
+        if self.fresh:
+            self.current = torch.empty(self.shape, device=self.device)
+            if self._direct:
+                self._host = self.current
+        buf = self._host
         if self.threads == 1:
-            for s, g in enumerate(self.gens):
-                torch.randn(buf.shape[1:], generator=g, out=buf[s])
-            return buf
-        self._next = 0
-        futs = [_pool(self.threads - 1).submit(self._work, buf) for _ in range(self.threads - 1)]
-        self._work(buf)
-        for f in futs:
-            f.result()
-        return buf
+            for s in range(self.S):
+                self._draw(buf, s)
+        else:
+            self._next = 0
+            futs = [_pool(self.threads - 1).submit(self._work, buf) for _ in range(self.threads - 1)]
+            self._work(buf)
+            for f in futs:
+                f.result()
+        for s in range(self.S):
+            self.blocks[s] += self.per_draw
+        if buf is not self.current:
+            self.current.copy_(buf)
+        else:  # written through a raw pointer: tell autograd the buffer changed
+            torch.autograd.graph.increment_version(buf)
+        return self.current
+
+    def get_state(self) -> list[int]:
+        """Each seed's block position (restore with :meth:`set_state`)."""
+        return list(self.blocks)
+
+    def set_state(self, state: Sequence[int]) -> None:
+        self.blocks = [int(b) for b in state]
+
+    def _draw(self, buf: torch.Tensor, s: int) -> None:
+        philox_normal(self.keys[s], self.blocks[s], buf[s])
 
     def _work(self, buf: torch.Tensor) -> None:
         while True:
@@ -88,4 +285,4 @@ class NoiseStream:
                 if s >= self.S:
                     return
                 self._next = s + 1
-            torch.randn(buf.shape[1:], generator=self.gens[s], out=buf[s])
+            self._draw(buf, s)

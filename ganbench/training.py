@@ -1,8 +1,8 @@
 """The training loop for one trial: all seeds of one dataset × combo in lockstep.
 
 Lean by design (toy networks are overhead-bound): noise and data are drawn into
-preallocated buffers from one generator per seed (the noise on all of the trial's threads,
-:mod:`ganbench.noise`), gradients are taken with ``torch.autograd.grad`` for exactly the
+preallocated buffers from one random stream per seed (the noise by a compiled counter-based
+generator on all of the trial's threads, :mod:`ganbench.noise`), gradients are taken with ``torch.autograd.grad`` for exactly the
 parameters being updated, the generator runs forward once per step (the last critic step's
 fake batch is reused for the G step, as in the PyTorch DCGAN tutorial), a per-sample MLP
 critic sees the real and the fake batch in one pass, the optimisers are the fused kernels,
@@ -131,7 +131,6 @@ class Trainer:
         self.G.to(self.device)
         self.D.to(self.device)
         dev = self.device
-        self.noise_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "noise")) for s in self.seeds]
         self.data_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "data")) for s in self.seeds]
         for r in self.remedies:  # may add parameters / wrap layers before optimisers exist
             r.attach(self)
@@ -141,7 +140,7 @@ class Trainer:
         self.d_params = list(self.D.parameters())
         self.opt_g = make_optimizer(self.opt_name, self.g_params, build.lr_g, build.betas_g, self.momentum)
         self.opt_d = make_optimizer(self.opt_name, self.d_params, build.lr_d, build.betas_d, self.momentum)
-        self.noise = NoiseStream(self.noise_gens, self.batch, self.z_dim, dev)
+        self.noise = NoiseStream([stream_seed(s, "noise") for s in self.seeds], self.batch, self.z_dim, dev)
         self.z = self.noise.current
         self.real = torch.zeros(S, self.batch, dim, device=dev)
         self.input_hooks = sorted([r for r in self.remedies if type(r).d_input is not _BASE.d_input],
@@ -165,7 +164,7 @@ class Trainer:
     # ---------------------------------------------------------------- random streams
     def draw_noise(self) -> torch.Tensor:
         """The next ``[S, batch, z_dim]`` noise batch (see :class:`ganbench.noise.NoiseStream`:
-        each seed from its own generator, drawn one step ahead on an idle core)."""
+        each seed from its own Philox stream, shared across the trial's threads)."""
         if self.is_dirac:
             return self.z
         self.z = self.noise.next()
@@ -173,8 +172,7 @@ class Trainer:
 
     def draw_real(self) -> torch.Tensor:
         if not self.is_dirac:
-            for s, g in enumerate(self.data_gens):
-                self.dataset.sample_into(self.real[s], g)
+            self.dataset.sample_seeds_into(self.real, self.data_gens)
         return self.real
 
     # ---------------------------------------------------------------- one step

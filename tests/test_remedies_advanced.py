@@ -113,6 +113,13 @@ def test_functional_step_continues_from_torch_state():
     assert torch.allclose(p, ref.detach(), atol=1e-6, rtol=0)
 
 
+def restore(r, states) -> None:
+    """Put the unrolled remedy's noise and data streams back where ``states`` found them."""
+    r.noise.set_state(states[0])
+    for g, st in zip(r.data_gens, states[1]):
+        g.set_state(st)
+
+
 @pytest.mark.parametrize("optimizer", [ADAM, "{name: sgd, lr: 1.0e-2, momentum: 0.9, batch_size: 32}",
                                        "{name: rmsprop, lr: 1.0e-3, batch_size: 32}"])
 def test_one_unroll_step_equals_the_real_d_update(optimizer):
@@ -123,12 +130,11 @@ def test_one_unroll_step_equals_the_real_d_update(optimizer):
         tr.step()
     r = remedy(tr, Unrolled)
     before = params_of(tr)
-    states = [g.get_state() for g in r.noise_gens + r.data_gens]
-    ahead = unroll_discriminator(tr, 1, r.noise_gens, r.data_gens)
+    states = r.noise.get_state(), [g.get_state() for g in r.data_gens]
+    ahead = unroll_discriminator(tr, 1, r.noise, r.data_gens)
     assert all(torch.equal(a, b) for a, b in zip(before, params_of(tr)))
-    for g, st in zip(r.noise_gens + r.data_gens, states):
-        g.set_state(st)
-    z, real = draw_batches(tr, r.noise_gens, r.data_gens)
+    restore(r, states)
+    z, real = draw_batches(tr, r.noise, r.data_gens)
     with torch.no_grad():
         fake = tr.G(z)
     d_loss, _, _ = tr.d_objective(real, fake)
@@ -142,12 +148,11 @@ def test_unrolled_gradient_has_second_order_term():
     tr.step()
     r = remedy(tr, Unrolled)
     fake = tr.G(tr.draw_noise())
-    states = [g.get_state() for g in r.noise_gens + r.data_gens]
+    states = r.noise.get_state(), [g.get_state() for g in r.data_gens]
     grads = {}
     for create_graph in (True, False):
-        for g, st in zip(r.noise_gens + r.data_gens, states):
-            g.set_state(st)
-        ahead = unroll_discriminator(tr, 2, r.noise_gens, r.data_gens, create_graph=create_graph)
+        restore(r, states)
+        ahead = unroll_discriminator(tr, 2, r.noise, r.data_gens, create_graph=create_graph)
         logits = torch.func.functional_call(tr.D, ahead, (tr.d_input(fake),)).squeeze(-1)
         loss = tr.objective.g_loss(logits).sum()
         grads[create_graph] = torch.autograd.grad(loss, tr.g_params, retain_graph=True)
@@ -207,7 +212,7 @@ def test_unrolled_composes_with_spectral_norm_and_minibatch_features():
     tr.step()
     r = remedy(tr, Unrolled)
     buffers = [b.clone() for b in tr.D.buffers()]
-    ahead = unroll_discriminator(tr, 2, r.noise_gens, r.data_gens)
+    ahead = unroll_discriminator(tr, 2, r.noise, r.data_gens)
     assert "pre_head.T" in ahead and "sn_u0" in ahead
     assert all(torch.equal(a, b) for a, b in zip(buffers, tr.D.buffers()))  # lookahead leaves D alone
     for _ in range(2):

@@ -68,9 +68,9 @@ def test_training_is_deterministic():
 
 
 def test_two_thread_trial_with_parallel_noise_is_deterministic():
-    """With 2 CPUs the noise is drawn on two threads (z 256 × batch 64 is large enough):
+    """With 2 CPUs the noise is drawn on two threads (z 512 × batch 64 is large enough):
     repeated runs still give identical samples."""
-    spec = _spec(RING.replace("z_dim: 16", "z_dim: 256"))
+    spec = _spec(RING.replace("z_dim: 16", "z_dim: 512"))
     spec.cpus = 2
     spec.budget = {**spec.budget, "steps": 20, "eval_every": 20}
     before = torch.get_num_threads()

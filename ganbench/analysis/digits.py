@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganbench.io import cache_dir
+
 Tensor = torch.Tensor
 
 VERSION = 1
@@ -51,12 +53,6 @@ ROUND_TRIP_SIZES = (16, 32)
 
 _LOCK = threading.Lock()
 _LOADED: dict[str, "DigitClassifier"] = {}
-
-
-def cache_dir() -> Path:
-    """ganbench's cache folder: ``$GANBENCH_CACHE``, else ``~/.cache/ganbench``."""
-    env = os.environ.get("GANBENCH_CACHE")
-    return Path(env).expanduser() if env else Path("~/.cache/ganbench").expanduser()
 
 
 def classifier_path() -> Path:

@@ -226,7 +226,7 @@ def _file_identity(path: str | None) -> str:
 
 
 def fidelity_cache_root() -> Path:
-    from ganbench.analysis.digits import cache_dir
+    from ganbench.io import cache_dir
 
     return cache_dir() / "fidelity"
 

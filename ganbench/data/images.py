@@ -33,7 +33,7 @@ import os
 import shutil
 import tarfile
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 import torch
@@ -87,7 +87,7 @@ def default_data_root() -> Path:
     env = os.environ.get("GANBENCH_DATA")
     if env:
         return Path(env).expanduser()
-    from ganbench.analysis.digits import cache_dir
+    from ganbench.io import cache_dir
 
     return cache_dir() / "data"
 
@@ -151,6 +151,12 @@ class ImageDataset:
         idx = torch.randint(len(pool), (out.shape[0],), generator=gen, device=out.device)
         out.copy_(pool[idx])
         return out.div_(127.5).sub_(1.0)
+
+    def sample_seeds_into(self, out: Tensor, gens: Sequence[torch.Generator]) -> Tensor:
+        """Fill ``out`` (``[S, B, dim]``), slice ``s`` drawn with ``gens[s]``."""
+        for s, gen in enumerate(gens):
+            self.sample_into(out[s], gen)
+        return out
 
     def sample(self, n: int, seed: int, device: str | torch.device = "cpu") -> Tensor:
         """``n`` samples (``[n, dim]`` float in ``[-1, 1]``) from a generator seeded with ``seed``."""

@@ -8,7 +8,7 @@ exactly the data stream of a 1-seed trial with seed ``s``.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -42,6 +42,7 @@ class ToyDataset:
         self.dim = self.centres.shape[1]
         self.params = params
         self._centres_t: dict[str, torch.Tensor] = {}
+        self._idx: dict[str, torch.Tensor] = {}
 
     @property
     def n_modes(self) -> int:
@@ -61,6 +62,20 @@ class ToyDataset:
         torch.randn(out.shape, generator=gen, out=out, device=out.device)
         out.mul_(self.std).add_(centres[idx])
         return out
+
+    def sample_seeds_into(self, out: torch.Tensor, gens: Sequence[torch.Generator]) -> torch.Tensor:
+        """Fill ``out`` (``[S, B, dim]``), slice ``s`` with ``gens[s]``: the same numbers as
+        ``sample_into(out[s], gens[s])`` for each ``s`` (each generator draws the mode indices,
+        then the offsets), with the scale-and-shift done once for all seeds."""
+        S, b = out.shape[:2]
+        centres = self.centres_on(out.device)
+        idx = self._idx.get(str(out.device))
+        if idx is None or idx.shape != (S, b):
+            idx = self._idx[str(out.device)] = torch.empty(S, b, dtype=torch.long, device=out.device)
+        for s, gen in enumerate(gens):
+            torch.randint(len(centres), (b,), generator=gen, out=idx[s])
+            torch.randn(out.shape[1:], generator=gen, out=out[s])
+        return out.mul_(self.std).add_(centres[idx])
 
     def sample(self, n: int, seed: int, device: str | torch.device = "cpu") -> torch.Tensor:
         """``n`` samples (``[n, dim]``) from a generator seeded with ``seed``."""
@@ -133,4 +148,7 @@ class Dirac(ToyDataset):
         super().__init__(np.zeros((1, 1)), 0.0, params)
 
     def sample_into(self, out: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return out.zero_()
+
+    def sample_seeds_into(self, out: torch.Tensor, gens: Sequence[torch.Generator]) -> torch.Tensor:
         return out.zero_()

@@ -39,6 +39,7 @@ from pydantic import Field
 from torch.func import functional_call
 
 from ganbench.nets.mlp import stream_seed
+from ganbench.noise import NoiseStream
 from ganbench.remedies.base import REMEDIES, Remedy, RemedyParams
 
 Tensor = torch.Tensor
@@ -149,28 +150,27 @@ def optimizer_slots(opt: torch.optim.Optimizer, param: torch.nn.Parameter) -> Sl
     return {k: (float(v) if k == "step" else v) for k, v in state.items()}
 
 
-def draw_batches(trainer, noise_gens: list[torch.Generator],
+def draw_batches(trainer, noise: NoiseStream,
                  data_gens: list[torch.Generator]) -> tuple[Tensor, Tensor]:
-    """A fresh noise batch ``[S, B, z_dim]`` and real batch ``[S, B, dim]``, one generator per
-    seed (zeros on the Dirac-GAN, whose G ignores z and whose data are δ₀)."""
+    """A fresh noise batch ``[S, B, z_dim]`` (a new tensor: the unrolled graph keeps it) and real
+    batch ``[S, B, dim]``, one stream per seed (zeros on the Dirac-GAN, whose G ignores z and
+    whose data are δ₀)."""
     S, B, dev = trainer.S, trainer.batch, trainer.device
-    z = torch.zeros(S, B, trainer.z_dim, device=dev)
     real = torch.zeros(S, B, trainer.dataset.dim, device=dev)
-    if not trainer.is_dirac:
-        for s, (gz, gx) in enumerate(zip(noise_gens, data_gens)):
-            torch.randn(B, trainer.z_dim, generator=gz, out=z[s])
-            trainer.dataset.sample_into(real[s], gx)
-    return z, real
+    if trainer.is_dirac:
+        return torch.zeros(S, B, trainer.z_dim, device=dev), real
+    return noise.next(), trainer.dataset.sample_seeds_into(real, data_gens)
 
 
-def unroll_discriminator(trainer, steps: int, noise_gens: list[torch.Generator],
+def unroll_discriminator(trainer, steps: int, noise: NoiseStream,
                          data_gens: list[torch.Generator], create_graph: bool = True) -> dict[str, Tensor]:
     """D's parameters (and cloned buffers) after ``steps`` lookahead steps of its optimiser.
 
     Args:
         trainer: the :class:`~ganbench.training.Trainer` (reads ``D``, ``G``, ``opt_d``).
         steps: number of unroll steps k (≥ 1).
-        noise_gens, data_gens: per-seed generators for the fresh batches.
+        noise, data_gens: the per-seed noise stream (``fresh``) and data generators for the
+            fresh batches.
         create_graph: keep the graph of D's gradients, so the result depends on θ_G through
             the updates (False gives the first-order approximation, for tests).
     Returns:
@@ -191,7 +191,7 @@ def unroll_discriminator(trainer, steps: int, noise_gens: list[torch.Generator],
             groups.append(group)
     buffers = {n: b.clone() for n, b in D.named_buffers()}
     for _ in range(steps):
-        z, real = draw_batches(trainer, noise_gens, data_gens)
+        z, real = draw_batches(trainer, noise, data_gens)
         fake = trainer.G(z)
         tensors = {**dict(zip(names, params)), **buffers}
         d_real = functional_call(D, tensors, (trainer.d_input(real),)).squeeze(-1)
@@ -218,8 +218,8 @@ class Unrolled(Remedy):
 
     def attach(self, trainer) -> None:
         dev = trainer.device
-        self.noise_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "remedy", 10))
-                           for s in trainer.seeds]
+        self.noise = NoiseStream([stream_seed(s, "remedy", 10) for s in trainer.seeds], trainer.batch,
+                                 trainer.z_dim, dev, fresh=True)
         self.data_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "remedy", 11))
                           for s in trainer.seeds]
 
@@ -227,6 +227,6 @@ class Unrolled(Remedy):
         k = self.params.steps
         if k == 0:
             return None
-        tensors = unroll_discriminator(trainer, k, self.noise_gens, self.data_gens)
+        tensors = unroll_discriminator(trainer, k, self.noise, self.data_gens)
         logits = functional_call(trainer.D, tensors, (trainer.d_input(fake),)).squeeze(-1)
         return trainer.objective.g_loss(logits)
