@@ -514,8 +514,8 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
 
     torch.profiler distorted this loop badly (elementwise ops ran up to 10× slower under it
     than without it), so each ATen op on the training thread is timed with ``perf_counter``
-    through a ``TorchDispatchMode`` instead; the noise draw (which also runs on helper
-    threads) is timed as a whole. "Python, autograd, dispatch" is the plain step's wall time
+    through a ``TorchDispatchMode`` instead; the noise draw and the fused critic's kernel calls
+    (no ATen ops; both run on all of the trial's threads) are timed as a whole. "Python, autograd, dispatch" is the plain step's wall time
     minus all of that, so it is approximate.
     """
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -536,6 +536,21 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
             return out
 
     draw = tr.draw_noise
+    from ganbench.nets import fused_critic
+
+    critic_fwd, critic_bwd = fused_critic.FusedCritic.forward, fused_critic.FusedCritic.backward
+
+    def timed_critic(fn, *args):  # the fused critic's kernel calls are no ATen ops
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            if state["timing"]:
+                acc["fused critic"] = acc.get("fused critic", 0.0) + time.perf_counter() - t0
+
+    state["timing"] = False
+    fused_critic.FusedCritic.forward = staticmethod(lambda *a: timed_critic(critic_fwd, *a))  # type: ignore[method-assign]
+    fused_critic.FusedCritic.backward = staticmethod(lambda *a: timed_critic(critic_bwd, *a))  # type: ignore[method-assign]
 
     def timed_draw():
         t0 = time.perf_counter()
@@ -548,23 +563,31 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
 
     # three rounds of (plain block, timed block), so a burst of load hits both; the op times
     # are summed over the rounds and the plain wall time is the median block
-    for _ in range(3):
-        plain_blocks.append(timed(tr.step, steps) / steps)
-        tr.draw_noise = timed_draw  # type: ignore[method-assign]
-        with OpTimer():
-            timed(tr.step, steps)
-        tr.draw_noise = draw  # type: ignore[method-assign]
+    try:
+        for _ in range(3):
+            plain_blocks.append(timed(tr.step, steps) / steps)
+            tr.draw_noise = timed_draw  # type: ignore[method-assign]
+            state["timing"] = True
+            with OpTimer():
+                timed(tr.step, steps)
+            state["timing"] = False
+            tr.draw_noise = draw  # type: ignore[method-assign]
+    finally:
+        fused_critic.FusedCritic.forward, fused_critic.FusedCritic.backward = critic_fwd, critic_bwd  # type: ignore[method-assign]
     plain = statistics.median(plain_blocks)
     per = 1e3 / (3 * steps)
     noise = acc.pop("noise draw", 0.0) * per
+    critic = acc.pop("fused critic", 0.0) * per
     ops = {k: v * per for k, v in acc.items()}
     mat = sum(v for k, v in ops.items() if k in MATMUL_OPS)
     adam = sum(v for k, v in ops.items() if "adam" in k or "foreach" in k)
     other = sum(ops.values()) - mat - adam
     wall = plain * 1e3
     cats = {"matmul (bmm/baddbmm/mm)": mat, "noise draw (Philox kernel, all threads)": noise,
+            "critic D (fused kernel, forward and backward)": critic,
             "optimizer (fused Adam)": adam, "other ops (activations, losses, data, copies)": other,
-            "Python, autograd, dispatch (rest of the wall time)": max(0.0, wall - mat - noise - adam - other)}
+            "Python, autograd, dispatch (rest of the wall time)":
+                max(0.0, wall - mat - noise - critic - adam - other)}
     top = sorted(((k.replace("aten.", "aten::"), v) for k, v in ops.items()), key=lambda kv: -kv[1])[:6]
     return {"S": S, "steps": steps, "ms_per_step": wall, "categories": cats, "top": top}
 
@@ -756,9 +779,11 @@ GPU_NOTES = [
     "- **No host syncs in the loop.** Probes stay on the device and are copied to the host once per "
     "`log_every` steps, which matters on a GPU (a sync per step would serialise host and device); "
     "the probe cost measured above on CPU is an upper bound for that design choice.",
-    "- **CPU-only tricks stay off.** The per-seed noise threads (`ganbench.noise`) and the glibc "
-    "allocator settings (`ganbench.perf`) apply to CPU trials only; CUDA draws noise with its own "
-    "per-seed generators. The narrow-product forms of `ganbench.nets.seed_linear` were chosen from "
+    "- **CPU-only tricks stay off.** The compiled kernels (`ganbench.kernels`: the fused critic runs "
+    "on CPU float32 only) and the glibc allocator settings (`ganbench.perf`) apply to CPU trials; a "
+    "CUDA trial draws its noise with the same Philox kernel on the host and copies it, so its noise "
+    "equals a CPU trial's (a host draw plus a copy per step: on a GPU this would be the next thing to "
+    "move onto the device, as a Philox kernel in CUDA giving the same numbers). The narrow-product forms of `ganbench.nets.seed_linear` were chosen from "
     "CPU timings; on CUDA they compute the same values, and whether they help there is unmeasured.",
     "",
 ]
@@ -1043,8 +1068,9 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
         L.append("The same comparison with one torch thread for both loops, as each trial of a suite runs "
                  "by default (two such trials run side by side on this machine; see *cpus_per_trial* "
                  "below). S = 5 is the seed count of `suites/mode_collapse.yaml`. With one thread the "
-                 "noise is drawn sequentially and no OpenMP setting is in play, so this is the "
-                 "seed axis, the product forms, the joint D pass, fused Adam and the allocator alone.")
+                 "noise and the critic run on one thread and no OpenMP setting is in play, so this is the "
+                 "seed axis, the product forms, the compiled noise and critic kernels, fused Adam and the "
+                 "allocator alone.")
         L.append("")
         L.append(md_table(["S", "steps × repeats", "ganbench seed-steps/s", "reference seed-steps/s",
                            "ratio gb/ref (paired)", "other load"],
@@ -1136,7 +1162,8 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
         L.append("")
         L.append("Each ATen op on the training thread timed in place with `perf_counter` through a "
                  "`TorchDispatchMode` (torch.profiler distorted this loop: elementwise ops ran up to 10× "
-                 "slower under it); the noise draw, which also runs on a helper thread, timed as a whole. "
+                 "slower under it); the noise draw and the fused critic's kernel calls (no ATen ops; both "
+                 "share the trial's threads through OpenMP) timed as a whole. "
                  "*ms / step* of the last row is the plain step's wall time (no timing mode) minus the "
                  "rows above, so it is approximate; shares are of that plain wall time.")
         L.append("")

@@ -60,8 +60,14 @@ def machine() -> dict[str, Any]:
     # speed settings only (they change timings, never results): see ganbench.perf
     from ganbench import noise
 
+    from ganbench.nets import fused_critic
+
     runtime = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"), **perf.tune_allocator(),
-               "noise_kernel": noise.kernel_info()["implementation"]}
+               "noise_kernel": noise.kernel_info()["implementation"],
+               # this one changes results to float rounding (a different order of summation):
+               # one-hidden-layer ReLU critics without penalties or unrolling run fused where
+               # it is compiled, as torch ops where not (ganbench.nets.fused_critic)
+               "critic_kernel": "compiled C kernel" if fused_critic.available() else "torch ops"}
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "gpus": gpus, "hostname_hash": None, "runtime": runtime}
 

@@ -13,8 +13,8 @@ S = 8 on 2 cores even when shared across both threads. This module draws it inst
   polynomials, so that every floating-point operation is a single IEEE-754 operation.
 
 The kernel (``noise_kernel.c``) is compiled with the system C compiler the first time it is
-needed and cached (``<$GANBENCH_CACHE or ~/.cache/ganbench>/kernels``); it draws 131k values in
-0.13 ms on one core here (AVX-512), 2.7× faster than ``torch.randn``. Where no compiler is
+needed and cached (:mod:`ganbench.kernels`); it draws 131k values in 0.13–0.23 ms on one core
+(AVX-512; two machines), 1.5–2.7× faster than ``torch.randn``. Where no compiler is
 available, :func:`philox_normal_numpy` computes the *same numbers* (a test checks bit
 equality), only slower; which one ran is recorded in the manifest (:func:`kernel_info`).
 The numbers depend on nothing but the key and the position in the stream: not the machine,
@@ -24,9 +24,11 @@ Distribution: exact Box–Muller of a uniform on the 2^24-point grid ``(k + 1) 2
 ``|z| ≤ sqrt(48 ln 2) = 5.77`` (a normal exceeds that with probability 8e-9); the polynomials
 are accurate to a few float32 ulps. Tests check the moments and a KS test on 10^6 draws.
 
-Threads: :class:`NoiseStream` shares the seeds of a draw between the calling thread and
-``threads - 1`` helper threads (the compiled kernel releases the GIL). Two designs were
-measured worse for the earlier ``torch.randn`` draw and are not used (ring, S = 8, 2 cores):
+Threads: :class:`NoiseStream` draws all seeds in one kernel call that shares them among the
+threads of torch's own OpenMP pool (:mod:`ganbench.kernels`). Python helper threads (the
+previous design) cost about 0.5 ms a draw at S = 8 in a training step: a woken helper waits
+for the core that torch's spinning OpenMP worker holds. Two other designs were measured worse
+for the earlier ``torch.randn`` draw and are not used (ring, S = 8, 2 cores):
 drawing step t+1's noise on a background thread while step t runs (it competes with the
 OpenMP workers of the matrix products, which wait for the slowest thread: a step went from 13
 to 48 ms; at idle priority it was no faster), and a helper pool under libgomp's default spin
@@ -36,29 +38,18 @@ to 48 ms; at idle priority it was no faster), and a helper pool under libgomp's 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
-import platform
-import subprocess
 import sys
 import threading
-import warnings
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from ganbench import io
+from ganbench import kernels
 
 #: Smallest per-seed draw (values) worth handing to a helper thread.
 MIN_PARALLEL = 32_768
-
-SOURCE = Path(__file__).with_name("noise_kernel.c")
-#: Compiler flags: -ffp-contract=off keeps every float operation a single IEEE operation (no
-#: fused multiply-add), which is what makes the kernel equal the numpy reference.
-CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-shared", "-fPIC"]
 
 _M = (0xD2511F53, 0xCD9E8D57)
 _W = (0x9E3779B9, 0xBB67AE85)
@@ -131,56 +122,37 @@ def philox_normal_numpy(key: int, block0: int, n: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- compiled kernel
 _lock = threading.Lock()
 _kernel: Any = None
-_info: dict[str, str] = {}
-
-
-def _cpu_key() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        flags = next((ln for ln in text.splitlines() if ln.startswith(("flags", "Features"))), "")
-    except OSError:
-        flags = ""
-    return platform.machine() + flags
-
-
-def _compile() -> Any:
-    cc = os.environ.get("CC", "cc")
-    src = SOURCE.read_bytes()
-    tag = hashlib.sha256(src + " ".join([cc, *CFLAGS, _cpu_key()]).encode()).hexdigest()[:16]
-    lib = io.cache_dir() / "kernels" / f"noise-{tag}.so"
-    if not lib.exists():
-        with io.atomic_path(lib) as tmp:  # atomic: concurrent trials may compile at once
-            subprocess.run([cc, *CFLAGS, "-o", str(tmp), str(SOURCE)], check=True, capture_output=True,
-                           timeout=120)
-    dll = ctypes.CDLL(str(lib))  # CDLL calls release the GIL
-    fn = dll.ganbench_normal
-    fn.restype = None
-    fn.argtypes = [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int64]
-    _info.update(implementation="compiled C kernel", compiler=cc, flags=" ".join(CFLAGS), library=str(lib))
-    return fn
 
 
 def kernel() -> Any:
-    """The compiled ``ganbench_normal`` function, or None where it cannot be built (then the
-    numpy reference runs: same numbers, slower). ``GANBENCH_NOISE_KERNEL=numpy`` forces that."""
+    """The compiled ``ganbench_normal`` function (:func:`ganbench.kernels.load`), or None where
+    it cannot be built (then the numpy reference runs: same numbers, slower).
+    ``GANBENCH_NOISE_KERNEL=numpy`` or ``GANBENCH_KERNELS=off`` forces that."""
     global _kernel
     with _lock:
         if _kernel is None:
-            if os.environ.get("GANBENCH_NOISE_KERNEL") == "numpy" or sys.byteorder != "little":
+            lib = None
+            if os.environ.get("GANBENCH_NOISE_KERNEL") != "numpy" and sys.byteorder == "little":
+                lib = kernels.load("noise_kernel")
+            if lib is None:
                 _kernel = False
             else:
-                try:
-                    _kernel = _compile()
-                except (OSError, subprocess.SubprocessError) as exc:
-                    warnings.warn(f"ganbench: could not compile the noise kernel ({exc}); drawing "
-                                  "noise with the numpy reference (same numbers, slower)", stacklevel=2)
-                    _kernel = False
+                fn = lib.ganbench_normal
+                fn.restype = None
+                fn.argtypes = [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_void_p,
+                               ctypes.c_int64]
+                many = lib.ganbench_normal_seeds
+                many.restype = None
+                many.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.c_int64, ctypes.c_int]
+                fn.seeds = many
+                _kernel = fn
         return _kernel or None
 
 
 def kernel_info() -> dict[str, str]:
     """What draws the training noise in this process (recorded in ``manifest.json``)."""
-    how = _info if kernel() is not None else {"implementation": "numpy reference"}
+    how = kernels.info("noise_kernel") if kernel() is not None else {"implementation": "numpy reference"}
     return {"generator": "Philox4x32-10 + Box-Muller (ganbench.noise)", **how}
 
 
@@ -199,16 +171,6 @@ def philox_normal(key: int, block0: int, out: torch.Tensor) -> None:
 
 
 # ----------------------------------------------------------------------------- the stream
-_pools: dict[int, ThreadPoolExecutor] = {}
-
-
-def _pool(helpers: int) -> ThreadPoolExecutor:
-    pool = _pools.get(helpers)
-    if pool is None:
-        pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="ganbench-noise")
-    return pool
-
-
 class NoiseStream:
     """``[S, batch, dim]`` standard normal noise, seed ``s`` from Philox stream ``keys[s]``.
 
@@ -220,6 +182,8 @@ class NoiseStream:
             values are float32 (converted exactly when the default is float64).
         threads: threads to draw on (default: torch's intra-op thread count); one thread, one
             seed or draws under :data:`MIN_PARALLEL` values draw on the calling thread alone.
+            The compiled kernel draws all seeds in one call, sharing them among the threads of
+            torch's OpenMP pool (:mod:`ganbench.kernels`).
         fresh: return a new tensor from each draw instead of refilling one buffer (for callers
             whose autograd graph must keep earlier draws, like unrolling).
 
@@ -239,8 +203,8 @@ class NoiseStream:
         self.current = torch.zeros(self.shape, device=device)
         self._direct = device.type == "cpu" and self.current.dtype == torch.float32
         self._host = self.current if self._direct else torch.zeros(self.shape, dtype=torch.float32)
-        self._lock = threading.Lock()
-        self._next = 0
+        self._keys = np.array(self.keys, dtype=np.uint64)
+        self._blocks = np.zeros(self.S, dtype=np.uint64)
         kernel()  # compile (or fall back) now, not inside the first step
 
     def next(self) -> torch.Tensor:
@@ -251,15 +215,14 @@ class NoiseStream:
             if self._direct:
                 self._host = self.current
         buf = self._host
-        if self.threads == 1:
-            for s in range(self.S):
-                self._draw(buf, s)
+        fn = kernel()
+        if fn is not None:
+            self._blocks[:] = self.blocks
+            fn.seeds(self.S, self._keys.ctypes.data, self._blocks.ctypes.data, buf.data_ptr(),
+                     buf[0].numel(), self.threads)
         else:
-            self._next = 0
-            futs = [_pool(self.threads - 1).submit(self._work, buf) for _ in range(self.threads - 1)]
-            self._work(buf)
-            for f in futs:
-                f.result()
+            for s in range(self.S):
+                philox_normal(self.keys[s], self.blocks[s], buf[s])
         for s in range(self.S):
             self.blocks[s] += self.per_draw
         if buf is not self.current:
@@ -274,15 +237,3 @@ class NoiseStream:
 
     def set_state(self, state: Sequence[int]) -> None:
         self.blocks = [int(b) for b in state]
-
-    def _draw(self, buf: torch.Tensor, s: int) -> None:
-        philox_normal(self.keys[s], self.blocks[s], buf[s])
-
-    def _work(self, buf: torch.Tensor) -> None:
-        while True:
-            with self._lock:
-                s = self._next
-                if s >= self.S:
-                    return
-                self._next = s + 1
-            self._draw(buf, s)

@@ -106,3 +106,13 @@ void ganbench_normal(uint32_t key0, uint32_t key1, uint64_t block0, float *out, 
         }
     }
 }
+
+/* S streams at once: stream s (key keys[s], from block blocks[s]) fills out[s n .. s n + n - 1].
+ * Seeds are shared among `threads` threads of OpenMP's pool (torch's, see ganbench.kernels); a
+ * seed's values do not depend on which thread draws them. */
+void ganbench_normal_seeds(int64_t S, const uint64_t *keys, const uint64_t *blocks, float *out,
+                           int64_t n, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    for (int64_t s = 0; s < S; s++)
+        ganbench_normal((uint32_t)keys[s], (uint32_t)(keys[s] >> 32), blocks[s], out + s * n, n);
+}

@@ -5,7 +5,9 @@ preallocated buffers from one random stream per seed (the noise by a compiled co
 generator on all of the trial's threads, :mod:`ganbench.noise`), gradients are taken with ``torch.autograd.grad`` for exactly the
 parameters being updated, the generator runs forward once per step (the last critic step's
 fake batch is reused for the G step, as in the PyTorch DCGAN tutorial), a per-sample MLP
-critic sees the real and the fake batch in one pass, the optimisers are the fused kernels,
+critic sees the real and the fake batch in one pass, a one-hidden-layer ReLU critic runs as
+one fused kernel (:mod:`ganbench.nets.fused_critic`) unless a remedy needs its second
+derivatives, the optimisers are the fused kernels,
 and probes read the device only every ``log_every`` steps. What each of these bought is
 measured in ``make bench`` (BENCHMARKS.md). Two things measured and not kept: a hand-written
 forward/backward for the plain ring step (no autograd; 564–577 vs 639–668 seed-steps/s at
@@ -155,6 +157,11 @@ class Trainer:
         # transform (spectral norm's power iteration runs once per forward call)
         self._joint_d = (isinstance(self.D, SeededMLP) and self.D.pre_head is None
                          and self.D.weight_transform is None)
+        # a one-hidden-layer ReLU critic runs as one fused kernel (ganbench.nets.fused_critic)
+        # unless a remedy differentiates through D's gradients (penalties, unrolling)
+        self.fused_critic = (isinstance(self.D, SeededMLP)
+                             and not any(r.second_order_d() for r in self.remedies)
+                             and self.D.use_fused_critic())
         self.step_count = 0
         self.total_steps = int(spec.budget["steps"])
         self.alive = np.ones(S, dtype=bool)

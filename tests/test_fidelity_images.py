@@ -76,7 +76,8 @@ def test_torch_fidelity_is_called_with_the_registered_digits_extractor(digit_set
     assert np.isfinite(list(out.values())).all()
 
 
-def test_real_statistics_are_cached_per_dataset_and_extractor():
+def test_real_statistics_are_cached_per_dataset_and_extractor(monkeypatch, tmp_path):
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path))  # an empty cache, also on a second run
     ds = make("stacked_digits", size=8)
     cfg = {"samples": 120, "kid_subset_size": 50, "kid_subsets": 2}
     fid = ImageFidelity(ds, {"name": "stacked_digits", "params": {"size": 8}}, cfg)

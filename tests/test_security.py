@@ -305,7 +305,8 @@ def test_nothing_unpickles():
 SHELL_MODULES = {"subprocess", "pty", "commands", "popen2", "asyncio.subprocess"}
 SHELL_CALLS = ("os.system", "os.popen", "os.exec", "os.spawn", "os.posix_spawn", "os.fork",
                "asyncio.create_subprocess")
-ALLOWED_SHELL_FILES = {"ganbench/manifest.py"}  # git rev-parse HEAD, fixed arguments
+# git rev-parse HEAD, and the C compiler building ganbench's own kernel sources: fixed arguments
+ALLOWED_SHELL_FILES = {"ganbench/manifest.py", "ganbench/kernels.py"}
 
 
 def _shell_uses(tree: ast.AST) -> list[str]:
@@ -345,3 +346,19 @@ def test_no_suite_value_reaches_a_shell():
     assert ast.unparse(argv.elts[2]) == "str(root)"
     assert _kw(call, "shell") in (None, False)
     assert "root = Path(ganbench.__file__)" in src  # the one variable: the package's own folder
+
+
+def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
+    src = (PACKAGE / "kernels.py").read_text(encoding="utf-8")
+    calls = [c for c in _calls(ast.parse(src)) if _dotted(c.func).startswith("subprocess")]
+    assert len(calls) == 2  # the flag probe and the build
+    for call in calls:
+        argv = call.args[0]
+        assert isinstance(argv, ast.List)
+        assert ast.unparse(argv.elts[0]) == "cc"  # $CC or "cc": the user's own compiler setting
+        assert _kw(call, "shell") in (None, False)
+    # the one source path: a file of the package itself, named by the caller (never a suite)
+    assert 'source = HERE / f"{name}.c"' in src and "HERE = Path(__file__).parent" in src
+    from ganbench import kernels
+
+    assert {p.name for p in kernels.HERE.glob("*.c")} == {"noise_kernel.c", "critic_kernel.c"}

@@ -51,6 +51,9 @@ class SeededMLP(nn.Module):
         self.pre_head: nn.Module | None = None
         #: optional ``(layer index, weight) -> weight`` applied in forward (spectral norm)
         self.weight_transform: Callable[[int, torch.Tensor], torch.Tensor] | None = None
+        #: activation slope when forward runs as one fused CPU kernel (set by
+        #: :meth:`use_fused_critic`), else None
+        self.fused_slope: float | None = None
         gens = [torch.Generator().manual_seed(stream_seed(s, stream)) for s in seeds]
         fan_ins = list(sizes[:-1])
         fan_ins[-1] += head_extra
@@ -79,7 +82,23 @@ class SeededMLP(nn.Module):
                 out.insert(len(out) - 1, ("features", extra))
         return out
 
+    def use_fused_critic(self, on: bool = True) -> bool:
+        """Compute this network with :mod:`ganbench.nets.fused_critic` where that gives the
+        same function (a one-hidden-layer (leaky) ReLU critic, CPU float32, kernel compiled);
+        returns whether it will. Only for callers that never differentiate twice through it."""
+        from ganbench.nets import fused_critic
+
+        slope = fused_critic.eligible(self) if on else None
+        self.fused_slope = slope if slope is not None and fused_critic.available() else None
+        return self.fused_slope is not None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fused_slope is not None and x.device.type == "cpu" and x.dtype == torch.float32 \
+                and self.pre_head is None and self.weight_transform is None:
+            from ganbench.nets.fused_critic import fused_critic
+
+            return fused_critic(x, self.weights[0], self.biases[0], self.weights[1], self.biases[1],
+                                self.fused_slope)
         last = len(self.weights) - 1
         transform = self.weight_transform
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):

@@ -99,6 +99,12 @@ class Remedy:
         """Replace the generator loss (``[S]``); None keeps the ordinary one."""
         return None
 
+    def second_order_d(self) -> bool:
+        """Whether this remedy differentiates through D's gradients (a penalty on ∂D/∂x,
+        unrolled D updates). Such trials keep D in torch ops; others may run a fused,
+        once-differentiable critic (:mod:`ganbench.nets.fused_critic`)."""
+        return False
+
 
 REMEDIES: Registry[type[Remedy]] = Registry("remedy")
 

@@ -48,6 +48,9 @@ class GradientPenalty(Remedy):
         self.gens = [torch.Generator(device=trainer.device).manual_seed(stream_seed(s, "remedy", 2))
                      for s in trainer.seeds]
 
+    def second_order_d(self) -> bool:
+        return True
+
     def d_penalty(self, trainer, real_in: torch.Tensor, fake_in: torch.Tensor) -> torch.Tensor:
         p = self.params
         if p.kind == "r1":

@@ -223,6 +223,9 @@ class Unrolled(Remedy):
         self.data_gens = [torch.Generator(device=dev).manual_seed(stream_seed(s, "remedy", 11))
                           for s in trainer.seeds]
 
+    def second_order_d(self) -> bool:
+        return self.params.steps > 0
+
     def g_loss(self, trainer, fake: Tensor) -> Tensor | None:
         k = self.params.steps
         if k == 0:
