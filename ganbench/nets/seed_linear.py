@@ -46,7 +46,11 @@ def addbmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
     if k == 1:
         return torch.addcmul(bias, a, b)
     if n <= NARROW and m > n:
-        return torch.baddbmm(bias.transpose(1, 2), b.transpose(1, 2), a.transpose(1, 2)).transpose(1, 2)
+        # bᵀ (a layer's [N, K] weight, N ≤ NARROW) as a contiguous copy: MKL took 4.6× longer
+        # on the transposed view (G's 128 → 2 output at S = 8, B = 512: 193 vs 42 µs; Intel
+        # Xeon, 2 threads). The copy is N·K numbers per seed.
+        return torch.baddbmm(bias.transpose(1, 2), b.transpose(1, 2).contiguous(),
+                             a.transpose(1, 2)).transpose(1, 2)
     return torch.baddbmm(bias, a, b)
 
 
