@@ -30,6 +30,7 @@ thread in a fixed order, so the thread count never changes a result.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import platform
@@ -69,17 +70,18 @@ def _accepts(cc: str, flag: str) -> bool:
         return False
 
 
-def _flags(cc: str) -> list[str]:
+@functools.lru_cache(maxsize=None)
+def _flags(cc: str) -> tuple[str, ...]:
     """CFLAGS plus ``-fopenmp``, each only where the compiler takes it."""
     flags = [f for f in CFLAGS if not f.startswith("-mprefer-vector-width") or _accepts(cc, f)]
-    return flags + (["-fopenmp"] if _accepts(cc, "-fopenmp") else [])
+    return tuple(flags + (["-fopenmp"] if _accepts(cc, "-fopenmp") else []))
 
 
 def _compile(name: str, contract: bool) -> ctypes.CDLL:
     cc = os.environ.get("CC", "cc")
     source = HERE / f"{name}.c"
     src = source.read_bytes()
-    flags = _flags(cc) + ["-ffp-contract=fast" if contract else "-ffp-contract=off"]
+    flags = [*_flags(cc), "-ffp-contract=fast" if contract else "-ffp-contract=off"]
     tag = hashlib.sha256(src + " ".join([cc, *flags, _cpu_key()]).encode()).hexdigest()[:16]
     lib = io.cache_dir() / "kernels" / f"{name}-{tag}.so"
     if not lib.exists():

@@ -410,6 +410,8 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
             final_samples[seed] = np.array([[lp.get("theta", np.nan)]], dtype=np.float32)
         row["wall_s"] = wall / tr.S
         row["trial_wall_s"] = wall
+        # which implementation computed D (the same function; sums in a different order)
+        row["critic"] = "fused" if getattr(tr, "fused_critic", False) else "torch"
         rows.append(row)
     return TrialResult(rows=rows, history=history, samples=final_samples, wall_s=wall,
                        device=str(tr.device))

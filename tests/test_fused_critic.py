@@ -148,3 +148,14 @@ def test_fused_training_follows_the_torch_path(combo):
         plain.step()
     for a, b in zip(fused.g_params + fused.d_params, plain.g_params + plain.d_params):
         torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-3, atol=1e-4)
+
+
+def test_trial_rows_say_which_critic_ran():
+    from ganbench.training import train_trial
+
+    specs = _specs()
+    for combo, expect in (("plain", "fused"), ("r1", "torch")):
+        spec = specs[combo]
+        spec.budget = {**spec.budget, "steps": 4, "eval_every": 4, "log_every": 2}
+        rows = train_trial(spec).rows
+        assert [r["critic"] for r in rows] == [expect] * len(spec.seeds)
