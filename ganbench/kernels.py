@@ -22,7 +22,9 @@ count (``torch.set_num_threads``) and ``GOMP_SPINCOUNT``: no second pool compete
 cores. (Helper Python threads were measured worse: a woken helper waits for the core that
 torch's spinning OpenMP worker holds; the critic's forward took 0.93 ms on two such threads
 against 0.35 ms on one.) Where a kernel splits work, each unit (a seed) is computed by one
-thread in a fixed order, so the thread count never changes a result.
+thread in a fixed order, so the thread count never changes a result. Where torch was built
+against another OpenMP runtime (Intel's ``libiomp5``, some conda builds) the kernels load the
+system ``libgomp`` instead: a second pool, the same results, possibly slower.
 
 ``GANBENCH_KERNELS=off`` disables all kernels (the tests use it to exercise the fallbacks).
 """
