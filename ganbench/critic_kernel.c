@@ -17,10 +17,12 @@
  * Order of summation is fixed (lanes of LANES hidden units, then lanes in order; samples in
  * blocks of BLOCK, block sums added in order), so results do not depend on anything but the
  * inputs. Hidden units are processed LANES at a time over zero-padded copies of the weights (a
-padded unit has p = 0 and w2 = 0, so it adds exactly zero everywhere), and each group of LANES units is one GCC vector (vector_size
-extension: AVX-512 registers where the CPU has them, split into narrower ones where not). Threads: seeds are split among the threads of OpenMP's pool (statically, each seed computed
-by one thread), so the thread count never changes a result. The parameter-gradient sums run over blocks of BLOCK samples and then over blocks,
- * which keeps float32 rounding error near that of a pairwise sum.
+ * padded unit has p = 0 and w2 = 0, so it adds exactly zero everywhere), and each group of
+ * LANES units is one GCC vector (vector_size extension: AVX-512 registers where the CPU has
+ * them, split into narrower ones where not). Threads: seeds are split among the threads of
+ * OpenMP's pool (statically, each seed computed by one thread), so the thread count never
+ * changes a result. The parameter-gradient sums run over blocks of BLOCK samples and then over
+ * blocks, which keeps float32 rounding error near that of a pairwise sum.
  */
 #include <stdint.h>
 #include <string.h>
@@ -60,12 +62,16 @@ typedef struct {
 } Padded;
 
 static void pad(Padded *P, int64_t K, int64_t H, const float *W1, const float *b1, const float *w2) {
+    const int64_t nv = (H + LANES - 1) / LANES;
     P->K = K;
-    P->nv = (H + LANES - 1) / LANES;
-    memset(P, 0, sizeof(*P));
-    P->K = K;
-    P->nv = (H + LANES - 1) / LANES;
-    for (int64_t i = 0; i < K; i++) memcpy(P->W1[i], W1 + i * H, sizeof(float) * H);
+    P->nv = nv;
+    /* only the last vector of each row has padding; the rest is overwritten by the copies */
+    for (int64_t i = 0; i < K; i++) {
+        P->W1[i][nv - 1] = (vf){0};
+        memcpy(P->W1[i], W1 + i * H, sizeof(float) * H);
+    }
+    P->b1[nv - 1] = (vf){0};
+    P->w2[nv - 1] = (vf){0};
     memcpy(P->b1, b1, sizeof(float) * H);
     memcpy(P->w2, w2, sizeof(float) * H);
 }
@@ -134,9 +140,9 @@ void ganbench_critic_backward(int64_t S, int64_t B, int64_t K, int64_t H, const 
         pad(&P, K, H, W1 + s * K * H, b1 + s * H, w2 + s * H);
         const int64_t nv = P.nv;
         if (params) {
-            memset(aW1, 0, sizeof(aW1));
-            memset(ab1, 0, sizeof(ab1));
-            memset(aw2, 0, sizeof(aw2));
+            for (int64_t i = 0; i < K; i++) memset(aW1[i], 0, sizeof(vf) * nv);
+            memset(ab1, 0, sizeof(vf) * nv);
+            memset(aw2, 0, sizeof(vf) * nv);
         }
         float ab2 = 0.0f;
         for (int64_t b0 = 0; b0 < B; b0 += BLOCK) {

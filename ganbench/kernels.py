@@ -12,7 +12,7 @@ None and the caller falls back to its pure Python/torch path; which one ran is r
 Flags: ``-O3 -march=native`` vectorises for the machine at hand. ``-ffp-contract=off`` (the
 default) keeps every float operation one IEEE-754 operation, so a kernel gives the same numbers
 at every vector width and on every machine, and equals its reference implementation bit for
-bit (the noise). A kernel without a bit-exact reference may ask for ``contract=True``
+bit (the noise). A kernel without a bit-exact reference may be listed in :data:`CONTRACT`
 (``-ffp-contract=fast``: fused multiply-adds, 1.3× faster for the critic); its numbers are
 still the same run to run and at every vector width, and the same on every CPU with FMA.
 Threads: kernels that split work across threads use OpenMP (``-fopenmp``). torch's own
@@ -47,6 +47,9 @@ from ganbench import io
 
 HERE = Path(__file__).parent
 CFLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fno-math-errno", "-shared", "-fPIC"]
+#: Kernels built with fused multiply-adds (no bit-exact reference to match); all others get
+#: ``-ffp-contract=off``.
+CONTRACT = frozenset({"critic_kernel"})
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
@@ -79,11 +82,11 @@ def _flags(cc: str) -> tuple[str, ...]:
     return tuple(flags + (["-fopenmp"] if _accepts(cc, "-fopenmp") else []))
 
 
-def _compile(name: str, contract: bool) -> ctypes.CDLL:
+def _compile(name: str) -> ctypes.CDLL:
     cc = os.environ.get("CC", "cc")
     source = HERE / f"{name}.c"
     src = source.read_bytes()
-    flags = [*_flags(cc), "-ffp-contract=fast" if contract else "-ffp-contract=off"]
+    flags = [*_flags(cc), "-ffp-contract=fast" if name in CONTRACT else "-ffp-contract=off"]
     tag = hashlib.sha256(src + " ".join([cc, *flags, _cpu_key()]).encode()).hexdigest()[:16]
     lib = io.cache_dir() / "kernels" / f"{name}-{tag}.so"
     if not lib.exists():
@@ -95,17 +98,16 @@ def _compile(name: str, contract: bool) -> ctypes.CDLL:
     return ctypes.CDLL(str(lib))  # calls through ctypes release the GIL
 
 
-def load(name: str, contract: bool = False) -> ctypes.CDLL | None:
+def load(name: str) -> ctypes.CDLL | None:
     """The compiled library for ``ganbench/<name>.c``, or None where it cannot be built (a
-    warning says why) or ``GANBENCH_KERNELS=off``. Cached per process and on disk.
-    ``contract`` allows fused multiply-adds (see the module docstring)."""
+    warning says why) or ``GANBENCH_KERNELS=off``. Cached per process and on disk."""
     with _lock:
         if name not in _loaded:
             if os.environ.get("GANBENCH_KERNELS") == "off":
                 _loaded[name] = None
             else:
                 try:
-                    _loaded[name] = _compile(name, contract)
+                    _loaded[name] = _compile(name)
                 except (OSError, subprocess.SubprocessError) as exc:
                     warnings.warn(f"ganbench: could not compile {name}.c ({exc}); using the slower "
                                   "fallback", stacklevel=3)

@@ -50,7 +50,7 @@ import torch
 
 from ganbench import kernels
 
-#: Smallest per-seed draw (values) worth handing to a helper thread.
+#: Smallest per-seed draw (values) worth sharing among threads.
 MIN_PARALLEL = 32_768
 
 _M = (0xD2511F53, 0xCD9E8D57)
@@ -197,7 +197,8 @@ class NoiseStream:
                  threads: int | None = None, fresh: bool = False):
         self.keys = [int(k) & 0xFFFFFFFFFFFFFFFF for k in keys]
         self.S = len(self.keys)
-        self.blocks = [0] * self.S
+        #: each seed's block position, the stream's whole state
+        self.blocks = np.zeros(self.S, dtype=np.uint64)
         self.per_draw = (batch * dim + 3) // 4
         threads = torch.get_num_threads() if threads is None else int(threads)
         self.threads = max(1, min(threads, self.S)) if batch * dim >= MIN_PARALLEL else 1
@@ -206,7 +207,6 @@ class NoiseStream:
         self._direct = device.type == "cpu" and self.current.dtype == torch.float32
         self._host = self.current if self._direct else torch.zeros(self.shape, dtype=torch.float32)
         self._keys = np.array(self.keys, dtype=np.uint64)
-        self._blocks = np.zeros(self.S, dtype=np.uint64)
         kernel()  # compile (or fall back) now, not inside the first step
 
     def next(self) -> torch.Tensor:
@@ -219,14 +219,12 @@ class NoiseStream:
         buf = self._host
         fn = kernel()
         if fn is not None:
-            self._blocks[:] = self.blocks
-            fn.seeds(self.S, self._keys.ctypes.data, self._blocks.ctypes.data, buf.data_ptr(),
+            fn.seeds(self.S, self._keys.ctypes.data, self.blocks.ctypes.data, buf.data_ptr(),
                      buf[0].numel(), self.threads)
         else:
             for s in range(self.S):
-                philox_normal(self.keys[s], self.blocks[s], buf[s])
-        for s in range(self.S):
-            self.blocks[s] += self.per_draw
+                philox_normal(self.keys[s], int(self.blocks[s]), buf[s])
+        self.blocks += np.uint64(self.per_draw)
         if buf is not self.current:
             self.current.copy_(buf)
         else:  # written through a raw pointer: tell autograd the buffer changed
@@ -235,7 +233,7 @@ class NoiseStream:
 
     def get_state(self) -> list[int]:
         """Each seed's block position (restore with :meth:`set_state`)."""
-        return list(self.blocks)
+        return [int(b) for b in self.blocks]
 
     def set_state(self, state: Sequence[int]) -> None:
-        self.blocks = [int(b) for b in state]
+        self.blocks[:] = np.array([int(b) for b in state], dtype=np.uint64)

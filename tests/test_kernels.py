@@ -22,14 +22,14 @@ def fresh(monkeypatch, tmp_path):
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler")
 def test_compiles_once_into_the_cache_and_records_how(fresh):
-    lib = kernels.load("critic_kernel", contract=True)
+    lib = kernels.load("critic_kernel")
     assert lib is not None and hasattr(lib, "ganbench_critic_forward")
     (so,) = (fresh / "kernels").glob("critic_kernel-*.so")
     info = kernels.info("critic_kernel")
     assert info["library"] == str(so) and "-ffp-contract=fast" in info["flags"]
     mtime = so.stat().st_mtime_ns
     kernels._loaded.clear()
-    assert kernels.load("critic_kernel", contract=True) is not None
+    assert kernels.load("critic_kernel") is not None
     assert so.stat().st_mtime_ns == mtime  # reused, not rebuilt
     # the noise kernel keeps one IEEE operation per float operation
     assert kernels.load("noise_kernel") is not None

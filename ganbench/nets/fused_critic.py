@@ -43,7 +43,7 @@ _fns: Any = None
 def _kernels() -> tuple[Any, Any] | None:
     global _fns
     if _fns is None:
-        lib = kernels.load("critic_kernel", contract=True)
+        lib = kernels.load("critic_kernel")
         if lib is None:
             _fns = False
         else:
