@@ -22,9 +22,9 @@ err_console = Console(stderr=True)
 
 
 def _fail_suite(path: Path, exc: SuiteError) -> None:
-    err_console.print(f"[bold red]invalid suite[/] {path}:", highlight=False)
+    err_console.print(f"[bold red]invalid suite[/] {path}:", highlight=False, soft_wrap=True)
     for p in exc.problems:
-        err_console.print(f"  {p}", markup=False, highlight=False)
+        err_console.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -47,12 +47,38 @@ def validate(suite: Path = typer.Argument(..., help="Path of the suite YAML file
 
     s, _ = _load(suite)
     specs = expand(s)
+    per = 1
     if s.sweep:
         per = int(s.sweep.get("samples", 1)) * _grid_size(s.sweep)
         console.print(f"ok: {len(specs) * per} trials ({len(specs)} dataset × combo × {per} "
-                      f"hyperparameter samples), {s.seeds} seeds each", highlight=False)
+                      f"hyperparameter samples), {s.seeds} seeds each", highlight=False, soft_wrap=True)
     else:
-        console.print(f"ok: {len(specs)} trials, {s.seeds} seeds each", highlight=False)
+        console.print(f"ok: {len(specs)} trials, {s.seeds} seeds each", highlight=False, soft_wrap=True)
+    _print_design(s, specs, per)
+
+
+def _print_design(s, specs, per: int) -> None:
+    """Per dataset, the smallest p-value the design can reach after Holm; a warning (exit 0)
+    where it is not below alpha."""
+    from ganbench.results.stage import design_table
+
+    counts: dict[str, dict[str, int]] = {}
+    for sp in specs:
+        counts.setdefault(sp.dataset, {})[sp.combo] = len(sp.seeds) * per
+    for _, r in design_table(counts, s.baseline).iterrows():
+        if r["n_comparisons"] < 1 or r["n_baseline"] < 1:
+            console.print(f"design: {r['dataset']}: no comparison with the baseline",
+                          highlight=False, soft_wrap=True)
+            continue
+        line = (f"design: {r['dataset']}: {int(r['n_comparisons'])} comparisons with the "
+                f"baseline, {int(r['n_min'])} vs {int(r['n_baseline'])} runs; smallest reachable "
+                f"Holm p = {r['min_p_holm']:.3g}")
+        if r["can_reach"]:
+            console.print(line + f" (< α = {r['alpha']:g})", highlight=False, soft_wrap=True)
+        else:
+            err_console.print(f"warning: {line}, not below α = {r['alpha']:g}: no comparison can "
+                              "be significant; add seeds or drop comparisons", markup=False,
+                              highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -126,11 +152,11 @@ def run(
                          max_concurrent=max_concurrent, show_progress=not quiet,
                          resume=resume is not None)
     _print_summary(run_dir)
-    console.print(f"status: {manifest['status']}, wall time {manifest['wall_s']:.1f} s", highlight=False)
-    console.print(f"report: {run_dir / 'report.html'}", highlight=False)
+    console.print(f"status: {manifest['status']}, wall time {manifest['wall_s']:.1f} s", highlight=False, soft_wrap=True)
+    console.print(f"report: {run_dir / 'report.html'}", highlight=False, soft_wrap=True)
     if manifest["status"] != "complete":
         console.print(f"the run is partial; finish it with: ganbench run --resume {shlex.quote(str(run_dir))}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
 
 
 def _apply_resources(s, cpus: float | None, gpus: float | None) -> None:
@@ -165,18 +191,18 @@ def _print_summary(run_dir: Path) -> None:
 
 @app.command()
 def report(run_dir: Path = typer.Argument(..., help="A run folder written by 'ganbench run'.")) -> None:
-    """Rebuild report.html and the exports from a run folder alone, without retraining."""
-    from ganbench.report.build import build_report
+    """Recompute the results stage (verdicts, summary, comparisons, design) from a run folder's
+    trials and history, then rebuild report.html and the exports, without retraining."""
+    from ganbench.pipeline import report_run
+    from ganbench.report.build import load_run
 
     if not run_dir.is_dir():
         err_console.print(f"error: {run_dir} is not a folder")
         raise typer.Exit(2)
-    from ganbench.report.build import load_run
-
     for warning in load_run(run_dir).warnings:
-        err_console.print(f"warning: {warning}", markup=False, highlight=False)
-    path = build_report(run_dir)
-    console.print(f"report: {path}", highlight=False)
+        err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    path = report_run(run_dir)
+    console.print(f"report: {path}", highlight=False, soft_wrap=True)
 
 
 @app.command("list")

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ganbench.analysis.coverage import coverage_metrics, mode_histogram
+from ganbench.analysis.coverage import cell_histogram, coverage_metrics, mode_histogram
 from ganbench.analysis.fidelity import frechet_distance, gaussian_statistics
 from ganbench.registry import Registry
 
@@ -44,7 +44,7 @@ class ToyEvaluator(Evaluator):
     """Toy 2-D: coverage metrics, the HQ mode histogram and the toy Fréchet distance."""
 
     HISTORY_KEYS = ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance",
-                    "cell_entropy", "cells_occupied", "mode_hist")
+                    "cell_entropy", "cells_occupied", "mode_hist", "cell_hist")
     FINAL_KEYS = ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "cell_entropy",
                   "cells_occupied", "chance_coverage", "frechet_distance")
 
@@ -69,6 +69,7 @@ class ToyEvaluator(Evaluator):
                 continue
             m: dict[str, Any] = coverage_metrics(x, ds.centres, ds.std, ev["hq_std"], ev["min_count"])
             m["mode_hist"] = mode_histogram(x, ds.centres, ds.std, ev["hq_std"]).tolist()
+            m["cell_hist"] = cell_histogram(x, ds.centres).tolist()
             m["frechet_distance"] = frechet_distance(self.real_stats, gaussian_statistics(x))
             out.append(m)
         return out, kept
@@ -97,6 +98,8 @@ class ImageEvaluator(Evaluator):
     FINAL = 64
     CHUNK = 500
     MODE_KEYS = ("modes_covered", "reverse_kl", "mode_hist")
+    #: the real data's own mode count and KL at the same sample count (constant per trial)
+    REAL_KEYS = ("real_modes_covered", "real_reverse_kl")
     FIDELITY_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall")
 
     def __init__(self, trainer: Any):
@@ -118,10 +121,23 @@ class ImageEvaluator(Evaluator):
             from ganbench.analysis.digits import load_classifier
 
             self.classifier = load_classifier(device=trainer.device)
+            self.real_modes = self.real_mode_metrics()
         flag = {"fid": "fid", "kid_mean": "kid", "kid_std": "kid", "precision": "prc", "recall": "prc"}
         fid_keys = tuple(k for k in self.FIDELITY_KEYS if self.fidelity is not None and self.cfg.get(flag[k]))
         self.HISTORY_KEYS = (self.MODE_KEYS if self.modes else ()) + fid_keys + ("sample_grid",)
-        self.FINAL_KEYS = (("modes_covered", "modes_total", "reverse_kl") if self.modes else ()) + fid_keys
+        self.FINAL_KEYS = ((("modes_covered", "modes_total", "reverse_kl") + self.REAL_KEYS)
+                           if self.modes else ()) + fid_keys
+
+    def real_mode_metrics(self) -> dict[str, float]:
+        """Modes covered and KL(p ‖ uniform) of ``mode_samples`` *real* images, classified the
+        same way as the generated ones (fixed stream ``REAL_REFERENCE_SEED``): the calibration
+        of the image collapse rule, reported beside the generated values."""
+        from ganbench.analysis.digits import classify, mode_metrics
+
+        real = self.trainer.dataset.sample_uint8(self.n_modes, REAL_REFERENCE_SEED)
+        mm = mode_metrics(classify(real, self.classifier))
+        return {"real_modes_covered": float(mm["modes_covered"]),
+                "real_reverse_kl": float(mm["reverse_kl"])}
 
     def fidelity_due(self, step: int) -> bool:
         every = self.cfg.get("eval_every")
@@ -166,6 +182,8 @@ class ImageEvaluator(Evaluator):
             m: dict[str, Any] = {"sample_grid": x[: self.GRID].contiguous().numpy().tobytes()}
             if not tr.alive[s] or not finite[s]:
                 m.update({k: np.nan for k in self.FINAL_KEYS if k != "modes_total"})
+                if self.modes:
+                    m.update(self.real_modes)
                 out.append(m)
                 continue
             if self.modes:
@@ -173,7 +191,8 @@ class ImageEvaluator(Evaluator):
 
                 mm = mode_metrics(classify(x[: self.n_modes], self.classifier))
                 m.update({"modes_covered": mm["modes_covered"], "modes_total": mm["modes_total"],
-                          "reverse_kl": mm["reverse_kl"], "mode_hist": mm["mode_hist"].tolist()})
+                          "reverse_kl": mm["reverse_kl"], "mode_hist": mm["mode_hist"].tolist(),
+                          **self.real_modes})
             if fid_due:
                 m.update(self.fidelity(x[:n_fid]))
             out.append(m)

@@ -11,6 +11,8 @@ from typing import Any
 
 from ganbench import io
 from ganbench.manifest import build_manifest, utc_now
+from ganbench.report.build import build_report
+from ganbench.results.stage import results_stage
 from ganbench.suite import Suite, expand
 
 REPORTS_ROOT = Path("reports")
@@ -53,8 +55,6 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
 
     Returns the final manifest. The report is built from the run folder alone.
     """
-    from ganbench.analysis.diagnose import diagnose_frame
-    from ganbench.report.build import build_report
     from ganbench.runner import collect, init_ray, run_trials, write_tables
 
     specs = expand(suite)
@@ -75,7 +75,6 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
     results = run_trials(specs, run_dir, max_concurrent=max_concurrent, resume=resume,
                          show_progress=show_progress, sweep=suite.sweep)
     trials, history, samples = collect(results, specs, suite.sweep)
-    trials = diagnose_frame(trials, history, manifest, suite.diagnostics)
     write_tables(run_dir, trials, history, samples)
     complete = bool(len(trials)) and not trials["status"].isin(["missing", "interrupted"]).any()
     manifest.update({
@@ -89,5 +88,12 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
         if len(trials) and "trial_wall_s" in trials else None,
     })
     io.write_json(run_dir / "manifest.json", manifest)
-    build_report(run_dir)
+    report_run(run_dir)
     return manifest
+
+
+def report_run(run_dir: Path) -> Path:
+    """The last two stages for a run folder: compute and write its results, then render
+    ``report.html`` and the exports. Returns the report's path."""
+    results_stage(run_dir)
+    return build_report(run_dir)

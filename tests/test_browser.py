@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.report import build_report
+from ganbench.pipeline import report_run
 from test_report import _write_run, _write_sweep_run
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and Path(p).exists()),
@@ -42,8 +42,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("browser-runs")
-    return {"complete": build_report(_write_run(root / "complete")),
-            "sweep": build_report(_write_sweep_run(root / "sweep"))}
+    return {"complete": report_run(_write_run(root / "complete")),
+            "sweep": report_run(_write_sweep_run(root / "sweep"))}
 
 
 @pytest.fixture(scope="module")

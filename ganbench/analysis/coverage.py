@@ -114,3 +114,17 @@ def mode_histogram(samples: np.ndarray, centres: np.ndarray, std: float, hq_std:
     samples = samples[np.isfinite(samples).all(1)]
     idx, dist = nearest_mode(samples, centres)
     return np.bincount(idx[dist <= hq_std * std], minlength=len(centres))
+
+
+def cell_histogram(samples: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Counts of all finite samples per nearest-centre cell (``[K]``), no quality filter.
+
+    The basis of the mode-hopping measure: it always holds the full sample count, so a
+    collapsed blob that moves from cell to cell is seen even when it sits off the modes.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    samples = samples[np.isfinite(samples).all(1)]
+    if not len(samples):
+        return np.zeros(len(centres), dtype=np.int64)
+    idx, _ = nearest_mode(samples, centres)
+    return np.bincount(idx, minlength=len(centres))

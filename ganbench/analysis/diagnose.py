@@ -8,20 +8,28 @@ metric, value, threshold, comparison). The rules, with the defaults of :class:`D
 
 * **diverged** — ``status == "diverged"`` (a loss or parameter went non-finite). Nothing else
   is judged: the metrics of a dead run are undefined.
-* **mode_collapse** (toy datasets with K modes) — the mass sits in few nearest-centre cells:
-  ``cells_occupied ≤ cap`` with ``cap = max(COLLAPSE_MIN_CELLS, floor(COLLAPSE_CELL_FRACTION·K))``
+* **mode_collapse** — *toy datasets with K modes*: the mass sits in few nearest-centre cells:
+  ``cells_occupied ≤ cap`` with ``cap = max(collapse_min_cells, floor(collapse_cell_fraction·K))``
   (ring K=8: 2; grid K=25: 6), whether or not the blob lies on a mode; *or* most samples are
-  high quality but they sit on few modes: ``hq_fraction ≥ HQ_MIN`` and ``modes_covered ≤ cap``.
-  A diffuse generator (mass spread over the cells, rarely high quality) is *not* collapsed,
-  however many modes it "covers" by chance.
+  high quality but they sit on few modes: ``hq_fraction ≥ hq_min`` and ``modes_covered ≤ cap``;
+  *or* (rule ``partial_coverage``) a sharp generator misses a large share of the modes:
+  ``hq_fraction ≥ hq_min`` and ``modes_covered ≤ floor((1 − partial_miss_fraction)·K)`` (ring 6
+  of 8, grid 18 of 25). A diffuse generator (mass spread over the cells, rarely high quality) is
+  *not* collapsed, however many modes it "covers" by chance. *Images with a mode classifier*
+  (rule ``image_modes``): calibrated on the real data evaluated the same way at the same sample
+  count (``real_modes_covered``, ``real_reverse_kl``): ``modes_covered ≤ floor((1 −
+  partial_miss_fraction)·real_modes_covered)`` or ``reverse_kl ≥ real_reverse_kl −
+  log(1 − partial_miss_fraction)`` (the effective mode count K·exp(−KL) at most 3/4 of the
+  real data's). Without a mode metric (FID only) collapse is *not judged*.
 * **non_convergence** —
   *Dirac-GAN* (ground truth): ``dirac_final_dist > DIRAC_DIST_MAX`` and the distance is not
   shrinking, ``dirac_log_dist_slope > −DIRAC_SLOPE_MIN`` (per step, over the last half).
   *Toy datasets*, any of: diffuse — not collapsed (``cells_occupied > cap``) but
   ``hq_fraction < HQ_MIN``; mode hopping — ``mode_hopping_mean > HOP_MAX``; loss oscillation —
   for the cross-entropy losses, ``d_loss_rel_amplitude > LOSS_REL_AMPLITUDE_MAX`` *and* a
-  dominant period was found (``d_loss_period`` finite: a significant periodogram peak), so that
-  large minibatch noise is not called oscillation (the relative amplitude is not used for
+  dominant period was found (``d_loss_period`` finite: a periodogram peak significant against an
+  AR(1) red-noise null, :mod:`ganbench.analysis.dynamics`), so that autocorrelated minibatch noise
+  is not called oscillation (the relative amplitude is not used for
   critic losses, whose mean hovers around 0).
 * **vanishing_gradients** — G's gradient collapsed, ``g_grad_decay ≤ GRAD_DECAY_MAX`` (log10
   late/early median), *together with* a saturated D: for the cross-entropy losses
@@ -30,7 +38,12 @@ metric, value, threshold, comparison). The rules, with the defaults of :class:`D
   from the data (toy ``hq_fraction < HQ_MIN``; Dirac ``dirac_final_dist > DIRAC_DIST_MAX``): a
   gradient that shrinks because G reached the equilibrium (R1 on the Dirac-GAN falls by 5–17
   orders of magnitude with D(fake) = ½) is convergence, not a vanishing gradient.
-* **healthy** — none of the above applies; its evidence lists the checks that passed.
+* **healthy** — none of the above applies; its evidence lists the checks that passed and,
+  marked "not judged", those whose data was missing (never counted as passed).
+
+Every rule reports an outcome (:class:`RuleOutcome`: ``fired``, ``passed`` or ``not_judged``);
+:func:`verdict_table` writes them as a long table. The thresholds and the reasons for their
+values are data (:data:`THRESHOLDS`), overridable from the suite's ``diagnostics:`` block.
 
 :func:`diagnose_frame` adds the dynamics columns (:mod:`ganbench.analysis.dynamics`), a
 ``verdicts`` column (``;``-separated names, e.g. ``"mode_collapse;vanishing_gradients"``) and an
@@ -51,52 +64,68 @@ from ganbench.analysis.dynamics import DynamicsConfig, frame_dynamics, reject_un
 __all__ = [
     "COLLAPSE_MIN_CELLS", "COLLAPSE_CELL_FRACTION", "HQ_MIN", "HOP_MAX", "LOSS_REL_AMPLITUDE_MAX",
     "DIRAC_DIST_MAX", "DIRAC_SLOPE_MIN", "GRAD_DECAY_MAX", "D_FAKE_SATURATED", "VERDICTS",
-    "Evidence", "Verdict", "DiagnoseConfig", "diagnostics_config", "collapse_cap", "diagnose",
-    "format_verdicts", "format_evidence", "diagnose_frame", "describe_rules",
+    "PARTIAL_MISS_FRACTION", "THRESHOLDS", "OUTCOMES", "VERDICT_TABLE_COLUMNS",
+    "Evidence", "Verdict", "RuleOutcome", "DiagnoseConfig", "diagnostics_config", "collapse_cap",
+    "partial_cap", "judge", "diagnose", "format_verdicts", "format_evidence", "diagnose_frame",
+    "verdict_table", "describe_rules",
 ]
 
-#: DESIGN: "collapse: the mass sits in one or two cells" — so at least 2 cells always count.
-COLLAPSE_MIN_CELLS = 2
-#: Mass in at most a quarter of the K cells counts as collapse: 2 of the ring's 8, 6 of the
-#: grid's 25. A diffuse generator occupies ≥ ~75 % of the cells (uniform mass fills them all),
-#: a successful one all of them, so the quarter leaves a wide margin on both sides.
-COLLAPSE_CELL_FRACTION = 0.25
-#: "Mostly high quality" (DESIGN, success): at least half the samples within 3σ of a centre.
-#: Diffuse runs sit near 0 % and converged runs well above 80 %, so ½ separates them robustly.
-HQ_MIN = 0.5
-#: Mean total variation between successive mode histograms above which the generator is
-#: hopping between modes. Multinomial noise alone gives TV ≈ 0.03 (2500 samples, 8 modes) and
-#: ≈ 0.15 at the 100-sample minimum (``DynamicsConfig.hop_min_count``); 0.3 means on average
-#: 30 % of the mass moved mode between evaluations, which only a generator chasing the
-#: discriminator does (a collapsed vanilla ring blob moving between modes gave TV = 1).
-HOP_MAX = 0.3
-#: D-loss oscillation (half the 5–95 % range of the detrended loss after burn-in) relative to
-#: its mean, above which training is called oscillating — and only with a significant dominant
-#: period. Cross-entropy D losses near 2·log 2 ≈ 1.39 (ring, 10k steps) showed 0.04–0.06; with
-#: a strong D (25 D steps, mean loss ≈ 0.3) minibatch noise alone reached 0.23–0.58 but with no
-#: significant period, which is why the period is required. Half the mean means D repeatedly
-#: swings between winning and losing.
-LOSS_REL_AMPLITUDE_MAX = 0.5
-#: Dirac-GAN: final distance to the equilibrium above which it is not reached. Runs start at
-#: √2 ≈ 1.41; instance noise (std 0.7) settles at a noise floor of 0.03–0.07, R1 below 1e-5,
-#: while unregularised and WGAN-clip runs stay at 0.15–3.1 after 500 steps.
-DIRAC_DIST_MAX = 0.1
-#: Dirac-GAN: the log-distance must fall faster than this per step (over the last half) to
-#: count as still converging. R1 shrinks at 0.025–0.14 per step; unregularised and WGAN runs
-#: change by at most 1.3e-3 per step (orbits, slow drift) or grow (simultaneous minimax:
-#: +6.7e-4). 5e-3 (the distance halves in < 140 steps) sits between the two groups.
-DIRAC_SLOPE_MIN = 5e-3
-#: G's gradient norm fell at least 1000-fold (log10 late/early median). DESIGN's protocol:
-#: minimax on a saturated D fell from ~1e-1 to ~6e-6 (≈ −4.2), non-saturating stayed in 10–60
-#: (≈ 0); ordinary training drifts by less than one order of magnitude.
-GRAD_DECAY_MAX = -3.0
-#: D(fake) late mean below which D is saturated (cross-entropy losses). DESIGN's protocol:
-#: minimax with 25 D steps reached D(fake) = 0.000, non-saturating about 0.1, and an undecided
-#: D sits at 0.5; 0.05 (D is > 95 % sure every fake is fake) separates them.
-D_FAKE_SATURATED = 0.05
+#: Each verdict threshold: its default and the reason for that value. :class:`DiagnoseConfig`
+#: takes its defaults from here and the report's Methods section renders the reasons.
+THRESHOLDS: dict[str, tuple[float, str]] = {
+    "collapse_min_cells": (2, "collapse is \"the mass sits in one or two cells\", so at least 2 "
+                              "cells always count"),
+    "collapse_cell_fraction": (0.25, "mass in at most a quarter of the K cells counts as collapse "
+                                     "(2 of the ring's 8, 6 of the grid's 25); a diffuse generator "
+                                     "occupies at least ~75% of the cells and a successful one all "
+                                     "of them, so the quarter leaves a wide margin on both sides"),
+    "partial_miss_fraction": (0.25, "partial collapse: a sharp generator (HQ share >= hq_min) that "
+                                    "misses at least this share of the modes (ring: covers <= 6 "
+                                    "of 8; grid: <= 18 of 25). A sharp generator spreading 2,500 "
+                                    "samples over all K modes misses none by chance, so every "
+                                    "missing mode is the generator's. On images the same share "
+                                    "is taken of the modes the real data reaches at the same "
+                                    "sample count, and of its effective mode count K·exp(-KL)"),
+    "hq_min": (0.5, "\"mostly high quality\": at least half the samples within 3 std of a "
+                    "centre; diffuse runs sit near 0% and converged runs above 80%"),
+    "hop_max": (0.3, "mean total variation between successive cell histograms above which the "
+                     "generator hops between modes; multinomial noise alone gives TV ~ 0.03 "
+                     "(2,500 samples, 8 cells); 0.3 means on average 30% of the mass moved cell "
+                     "between evaluations"),
+    "loss_rel_amplitude_max": (0.5, "D-loss oscillation (half the 5-95% range of the detrended "
+                                    "loss) relative to its mean above which D repeatedly swings "
+                                    "between winning and losing; called oscillation only with a "
+                                    "dominant period significant against a red-noise (AR(1)) null"),
+    "dirac_dist_max": (0.1, "Dirac-GAN final distance to the equilibrium above which it is not "
+                            "reached: runs start at sqrt(2); instance noise settles at a noise "
+                            "floor of 0.03-0.07, R1 below 1e-5, unregularised and WGAN-clip runs "
+                            "stay at 0.15-3.1 after 500 steps"),
+    "dirac_slope_min": (5e-3, "Dirac-GAN: the log-distance must fall faster than this per step "
+                              "(last half) to count as still converging; R1 shrinks at "
+                              "0.025-0.14 per step, unregularised and WGAN runs change by at "
+                              "most 1.3e-3 per step"),
+    "grad_decay_max": (-3.0, "G's gradient norm fell at least 1000-fold (log10 late/early "
+                             "median); minimax on a saturated D falls ~4 orders, ordinary "
+                             "training drifts by less than one"),
+    "d_fake_saturated": (0.05, "D(fake) late mean below which D is saturated (cross-entropy "
+                               "losses): D is more than 95% sure every fake is fake; an "
+                               "undecided D sits at 0.5"),
+}
+COLLAPSE_MIN_CELLS = int(THRESHOLDS["collapse_min_cells"][0])
+COLLAPSE_CELL_FRACTION = THRESHOLDS["collapse_cell_fraction"][0]
+PARTIAL_MISS_FRACTION = THRESHOLDS["partial_miss_fraction"][0]
+HQ_MIN = THRESHOLDS["hq_min"][0]
+HOP_MAX = THRESHOLDS["hop_max"][0]
+LOSS_REL_AMPLITUDE_MAX = THRESHOLDS["loss_rel_amplitude_max"][0]
+DIRAC_DIST_MAX = THRESHOLDS["dirac_dist_max"][0]
+DIRAC_SLOPE_MIN = THRESHOLDS["dirac_slope_min"][0]
+GRAD_DECAY_MAX = THRESHOLDS["grad_decay_max"][0]
+D_FAKE_SATURATED = THRESHOLDS["d_fake_saturated"][0]
 
 #: Every verdict name, in reporting order.
 VERDICTS = ("diverged", "mode_collapse", "non_convergence", "vanishing_gradients", "healthy")
+#: What a rule concluded for one run.
+OUTCOMES = ("fired", "passed", "not_judged")
 
 _NO_VERDICT_STATUSES = ("failed", "missing")
 
@@ -135,6 +164,7 @@ class DiagnoseConfig:
 
     collapse_min_cells: int = COLLAPSE_MIN_CELLS
     collapse_cell_fraction: float = COLLAPSE_CELL_FRACTION
+    partial_miss_fraction: float = PARTIAL_MISS_FRACTION
     hq_min: float = HQ_MIN
     hop_max: float = HOP_MAX
     loss_rel_amplitude_max: float = LOSS_REL_AMPLITUDE_MAX
@@ -146,6 +176,8 @@ class DiagnoseConfig:
     def __post_init__(self) -> None:
         if self.collapse_min_cells < 0 or not 0.0 <= self.collapse_cell_fraction <= 1.0:
             raise ValueError("collapse_min_cells must be >= 0 and collapse_cell_fraction in [0, 1]")
+        if not 0.0 < self.partial_miss_fraction < 1.0:
+            raise ValueError("partial_miss_fraction must lie in (0, 1)")
         if not 0.0 <= self.hq_min <= 1.0 or not 0.0 <= self.hop_max <= 1.0:
             raise ValueError("hq_min and hop_max must lie in [0, 1]")
         if self.dirac_dist_max < 0 or self.dirac_slope_min < 0 or self.loss_rel_amplitude_max < 0:
@@ -227,156 +259,292 @@ def _modes_total(trial_row: Mapping[str, Any], modes_info: Any) -> float:
     return _num(trial_row, "modes_total")
 
 
-# ---------------------------------------------------------------------------------- diagnose
-def diagnose(trial_row: Mapping[str, Any], dyn: Mapping[str, Any], modes_info: Any = None,
-             cfg: DiagnoseConfig | None = None) -> list[Verdict]:
-    """The verdicts of one trial × seed.
+def partial_cap(k: float, cfg: DiagnoseConfig = DiagnoseConfig()) -> int:
+    """Most modes a sharp generator may cover and still count as partially collapsed, out of
+    ``k`` reachable: ``floor((1 − partial_miss_fraction)·k)`` (ring 6 of 8, grid 18 of 25)."""
+    return int(math.floor((1.0 - cfg.partial_miss_fraction) * k + 1e-9))
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What one rule concluded for one run: ``outcome`` is ``fired`` (the verdict applies),
+    ``passed`` (checked, does not apply) or ``not_judged`` (the data the rule needs is
+    missing); ``evidence`` holds the numbers it read."""
+
+    verdict: str
+    rule: str
+    outcome: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+class _Run:
+    """The numbers of one trial × seed that the rules read (NaN where absent)."""
+
+    def __init__(self, row: Mapping[str, Any], dyn: Mapping[str, Any], modes_info: Any):
+        self.row, self.dyn = row, dyn
+        self.hq = _num(row, "hq_fraction")
+        self.covered = _num(row, "modes_covered")
+        self.cells = _num(row, "cells_occupied")
+        self.k = _modes_total(row, modes_info)
+        dist = _num(dyn, "dirac_final_dist")
+        self.dist = dist if _fin(dist) else _num(row, "dist_final")
+        self.slope = _num(dyn, "dirac_log_dist_slope")
+        self.is_dirac = _fin(self.dist) or _fin(_num(row, "theta_final"))
+        self.prob = _num(dyn, "d_output_is_probability")
+        self.real_covered = _num(row, "real_modes_covered")
+        self.real_kl = _num(row, "real_reverse_kl")
+        self.kl = _num(row, "reverse_kl")
+        self.is_toy = _fin(self.cells)
+        self.is_image = not self.is_toy and not self.is_dirac and (
+            _fin(self.real_covered) or any(_fin(_num(row, m)) for m in ("fid", "kid_mean")))
+
+
+def _not_judged(verdict: str, rule: str, metric: str, why: str) -> RuleOutcome:
+    return RuleOutcome(verdict, rule, "not_judged", [Evidence(metric, float("nan"), "", "",
+                                                              f"not judged: {why}")])
+
+
+def _rule_collapse(r: _Run, cfg: DiagnoseConfig) -> RuleOutcome:
+    """Toy: few occupied cells, few HQ modes, or a sharp generator missing many modes."""
+    if r.is_dirac:
+        return _not_judged("mode_collapse", "toy_cells", "modes_covered",
+                           "the Dirac-GAN's data is a single point mass")
+    if r.is_image or not (_fin(r.k) and r.k > 0 and _fin(r.cells)):
+        return _rule_image_collapse(r, cfg)
+    k = int(r.k)
+    cap = collapse_cap(k, cfg)
+    if r.cells <= cap:
+        return RuleOutcome("mode_collapse", "toy_cells", "fired", [
+            Evidence("cells_occupied", r.cells, cap, "<=", f"collapse: mass in <= {cap} of {k} cells"),
+            Evidence("hq_fraction", r.hq, "", "", "on a mode" if _fin(r.hq) and r.hq >= cfg.hq_min
+                     else "blob mostly off the modes")])
+    if _fin(r.hq) and r.hq >= cfg.hq_min and _fin(r.covered):
+        if r.covered <= cap:
+            return RuleOutcome("mode_collapse", "toy_hq_modes", "fired", [
+                Evidence("modes_covered", r.covered, cap, "<=",
+                         f"collapse: high-quality mass on <= {cap} of {k} modes"),
+                Evidence("hq_fraction", r.hq, cfg.hq_min, ">=")])
+        pcap = partial_cap(k, cfg)
+        if r.covered <= pcap:
+            return RuleOutcome("mode_collapse", "partial_coverage", "fired", [
+                Evidence("modes_covered", r.covered, pcap, "<=",
+                         f"partial collapse: a sharp generator misses >= "
+                         f"{_fmt(cfg.partial_miss_fraction * 100)}% of the {k} modes"),
+                Evidence("hq_fraction", r.hq, cfg.hq_min, ">=")])
+        return RuleOutcome("mode_collapse", "partial_coverage", "passed", [
+            Evidence("cells_occupied", r.cells, cap, ">"),
+            Evidence("modes_covered", r.covered, pcap, ">")])
+    return RuleOutcome("mode_collapse", "toy_cells", "passed",
+                       [Evidence("cells_occupied", r.cells, cap, ">")])
+
+
+def _rule_image_collapse(r: _Run, cfg: DiagnoseConfig) -> RuleOutcome:
+    """Images: modes reached and KL to uniform against the real data at the same sample count."""
+    if not (_fin(r.covered) and _fin(r.k) and r.k > 0):
+        return _not_judged("mode_collapse", "image_modes", "modes_covered",
+                           "no mode metric for this dataset (FID-type metrics only)")
+    if not _fin(r.real_covered):
+        return _not_judged("mode_collapse", "image_modes", "real_modes_covered",
+                           "the real data's own mode count was not recorded")
+    keep = 1.0 - cfg.partial_miss_fraction
+    cap = math.floor(keep * r.real_covered + 1e-9)
+    ev = []
+    if r.covered <= cap:
+        ev.append(Evidence("modes_covered", r.covered, cap, "<=",
+                           f"misses >= {_fmt(cfg.partial_miss_fraction * 100)}% of the "
+                           f"{_fmt(r.real_covered)} modes the real data reaches"))
+    if _fin(r.kl) and _fin(r.real_kl):
+        kl_max = r.real_kl - math.log(keep)
+        if r.kl >= kl_max:
+            ev.append(Evidence("reverse_kl", r.kl, kl_max, ">=",
+                               f"effective modes K·exp(-KL) <= {_fmt(keep)}× the real data's "
+                               f"(real KL {_fmt(r.real_kl)})"))
+    if ev:
+        return RuleOutcome("mode_collapse", "image_modes", "fired", ev)
+    return RuleOutcome("mode_collapse", "image_modes", "passed",
+                       [Evidence("modes_covered", r.covered, cap, ">",
+                                 f"real data: {_fmt(r.real_covered)} modes")])
+
+
+def _rule_dirac(r: _Run, cfg: DiagnoseConfig) -> RuleOutcome:
+    """Dirac-GAN: the distance to the equilibrium is large and not shrinking."""
+    if r.dist > cfg.dirac_dist_max:
+        if _fin(r.slope) and r.slope <= -cfg.dirac_slope_min:
+            return RuleOutcome("non_convergence", "dirac_distance", "passed", [
+                Evidence("dirac_log_dist_slope", r.slope, -cfg.dirac_slope_min, "<=",
+                         "still converging")])
+        ev = [Evidence("dirac_final_dist", r.dist, cfg.dirac_dist_max, ">", "equilibrium not reached"),
+              Evidence("dirac_log_dist_slope", r.slope, -cfg.dirac_slope_min, ">",
+                       "distance growing" if _fin(r.slope) and r.slope > 0
+                       else "not shrinking fast enough")]
+        if _fin(_num(r.dyn, "dirac_winding")):
+            ev.append(Evidence("dirac_winding", _num(r.dyn, "dirac_winding"), "", "", "revolutions"))
+        return RuleOutcome("non_convergence", "dirac_distance", "fired", ev)
+    return RuleOutcome("non_convergence", "dirac_distance", "passed",
+                       [Evidence("dirac_final_dist", r.dist, cfg.dirac_dist_max, "<=")])
+
+
+def _rule_diffuse(r: _Run, cfg: DiagnoseConfig, collapsed: bool) -> RuleOutcome | None:
+    """Toy: mass spread over the cells but rarely high quality (not for a collapsed run)."""
+    if collapsed or not r.is_toy or not (_fin(r.k) and r.k > 0):
+        return None
+    if not _fin(r.hq):
+        return _not_judged("non_convergence", "diffuse", "hq_fraction", "no HQ share recorded")
+    cap = collapse_cap(int(r.k), cfg)
+    if r.hq < cfg.hq_min:
+        ev = [Evidence("hq_fraction", r.hq, cfg.hq_min, "<",
+                       "diffuse: mass spread over cells but rarely high quality"),
+              Evidence("cells_occupied", r.cells, cap, ">")]
+        chance = _num(r.row, "chance_coverage")
+        if _fin(r.covered) and _fin(chance):
+            ev.append(Evidence("modes_covered", r.covered, chance, "vs chance"))
+        return RuleOutcome("non_convergence", "diffuse", "fired", ev)
+    return RuleOutcome("non_convergence", "diffuse", "passed",
+                       [Evidence("hq_fraction", r.hq, cfg.hq_min, ">=")])
+
+
+def _rule_hopping(r: _Run, cfg: DiagnoseConfig) -> RuleOutcome | None:
+    """Mass moving between modes across evaluations (toy and image mode histograms)."""
+    if r.is_dirac:
+        return None
+    hop = _num(r.dyn, "mode_hopping_mean")
+    basis = r.dyn.get("mode_hopping_basis") if isinstance(r.dyn, Mapping) else None
+    where = f" ({basis} histograms)" if isinstance(basis, str) and basis else ""
+    if not _fin(hop):
+        return _not_judged("non_convergence", "mode_hopping", "mode_hopping_mean",
+                           "fewer than two evaluations with enough samples in the histogram")
+    if hop > cfg.hop_max:
+        return RuleOutcome("non_convergence", "mode_hopping", "fired", [
+            Evidence("mode_hopping_mean", hop, cfg.hop_max, ">",
+                     f"mass moves between modes across evaluations{where}")])
+    return RuleOutcome("non_convergence", "mode_hopping", "passed",
+                       [Evidence("mode_hopping_mean", hop, cfg.hop_max, "<=")])
+
+
+def _rule_oscillation(r: _Run, cfg: DiagnoseConfig) -> RuleOutcome | None:
+    """Cross-entropy losses: a large D-loss swing with a period significant against red noise."""
+    if r.is_dirac:
+        return None
+    rel = _num(r.dyn, "d_loss_rel_amplitude")
+    per = _num(r.dyn, "d_loss_period")
+    if r.prob != 1.0:
+        return _not_judged("non_convergence", "loss_oscillation", "d_loss_rel_amplitude",
+                           "a critic loss has no reference level for a relative amplitude")
+    if not _fin(rel):
+        return _not_judged("non_convergence", "loss_oscillation", "d_loss_rel_amplitude",
+                           "too few logged losses")
+    if rel > cfg.loss_rel_amplitude_max and _fin(per):
+        return RuleOutcome("non_convergence", "loss_oscillation", "fired", [
+            Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, ">", "D loss oscillates"),
+            Evidence("d_loss_period", per, "", "", "steps, significant against an AR(1) red-noise null")])
+    if rel > cfg.loss_rel_amplitude_max:
+        return RuleOutcome("non_convergence", "loss_oscillation", "passed", [
+            Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, ">",
+                     "but no period beyond red noise: noise, not oscillation")])
+    return RuleOutcome("non_convergence", "loss_oscillation", "passed",
+                       [Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, "<=")])
+
+
+def _rule_vanishing(r: _Run, cfg: DiagnoseConfig) -> RuleOutcome:
+    """G's gradient collapsed, with D saturated (cross-entropy) or G away from the data (critic)."""
+    decay = _num(r.dyn, "g_grad_decay")
+    if not _fin(decay):
+        return _not_judged("vanishing_gradients", "grad_decay", "g_grad_decay",
+                           "too few logged gradient norms")
+    if decay > cfg.grad_decay_max:
+        return RuleOutcome("vanishing_gradients", "grad_decay", "passed",
+                           [Evidence("g_grad_decay", decay, cfg.grad_decay_max, ">")])
+    ev = [Evidence("g_grad_decay", decay, cfg.grad_decay_max, "<=",
+                   f"G gradient median {_fmt(_num(r.dyn, 'g_grad_early'))} -> "
+                   f"{_fmt(_num(r.dyn, 'g_grad_late'))}")]
+    if r.prob == 1.0:
+        fake = _num(r.dyn, "d_fake_late")
+        if not _fin(fake):
+            return RuleOutcome("vanishing_gradients", "saturated_d", "not_judged", ev + [
+                Evidence("d_fake_late", fake, "", "", "not judged: no D(fake) recorded")])
+        if fake < cfg.d_fake_saturated:
+            return RuleOutcome("vanishing_gradients", "saturated_d", "fired", ev + [
+                Evidence("d_fake_late", fake, cfg.d_fake_saturated, "<", "D saturated")])
+        return RuleOutcome("vanishing_gradients", "saturated_d", "passed", ev + [
+            Evidence("d_fake_late", fake, cfg.d_fake_saturated, ">=", "D not saturated")])
+    if r.is_dirac and _fin(r.dist):
+        away = Evidence("dirac_final_dist", r.dist, cfg.dirac_dist_max,
+                        ">" if r.dist > cfg.dirac_dist_max else "<=")
+        fired = r.dist > cfg.dirac_dist_max
+    elif _fin(r.hq):
+        away = Evidence("hq_fraction", r.hq, cfg.hq_min, "<" if r.hq < cfg.hq_min else ">=")
+        fired = r.hq < cfg.hq_min
+    else:
+        return RuleOutcome("vanishing_gradients", "critic_away", "not_judged", ev + [
+            Evidence("hq_fraction", float("nan"), "", "",
+                     "not judged: critic loss and no data-distance metric for this dataset")])
+    if fired:
+        return RuleOutcome("vanishing_gradients", "critic_away", "fired", ev + [
+            Evidence(away.metric, away.value, away.threshold, away.comparison,
+                     "critic loss: G still away from the data")])
+    return RuleOutcome("vanishing_gradients", "critic_away", "passed", ev + [
+        Evidence(away.metric, away.value, away.threshold, away.comparison,
+                 "G reached the data: convergence, not a vanishing gradient")])
+
+
+def judge(trial_row: Mapping[str, Any], dyn: Mapping[str, Any], modes_info: Any = None,
+          cfg: DiagnoseConfig | None = None) -> list[RuleOutcome]:
+    """Every rule's outcome for one trial × seed (see the module docstring for the rules).
 
     Args:
-        trial_row: one row of ``trials`` (``status``, ``modes_covered``, ``hq_fraction``,
-            ``cells_occupied``, ``modes_total``, ``dist_final``, …).
-        dyn: its dynamics (:func:`ganbench.analysis.dynamics.trial_dynamics`), which also
-            says whether D's outputs are probabilities (``d_output_is_probability``).
+        trial_row: one row of ``trials``.
+        dyn: its dynamics (:func:`ganbench.analysis.dynamics.trial_dynamics`).
         modes_info: the number of modes K (an int, or a mapping with ``modes_total``);
-            default: ``trial_row["modes_total"]``. Ignored for the Dirac-GAN.
+            default ``trial_row["modes_total"]``.
         cfg: thresholds (default :class:`DiagnoseConfig`).
     Returns:
-        The verdicts in :data:`VERDICTS` order; ``[Verdict("diverged", …)]`` alone for a
-        diverged run, ``[]`` for a failed or missing one, ``[Verdict("healthy", …)]`` when
-        nothing applies.
+        ``[]`` for a failed or missing run; one ``diverged`` outcome for a diverged run;
+        otherwise one outcome per applicable rule, in :data:`VERDICTS` order.
     """
     cfg = cfg or DiagnoseConfig()
     status = str(trial_row.get("status", "ok") or "ok")
     if status in _NO_VERDICT_STATUSES:
         return []
     if status == "diverged":
-        return [Verdict("diverged", [
+        return [RuleOutcome("diverged", "non_finite", "fired", [
             Evidence("status", "diverged", "", "", "a loss or parameter became non-finite"),
             Evidence("diverged_step", _num(trial_row, "diverged_step"), "", "")])]
-
-    hq = _num(trial_row, "hq_fraction")
-    covered = _num(trial_row, "modes_covered")
-    cells = _num(trial_row, "cells_occupied")
-    k = _modes_total(trial_row, modes_info)
-    dist = _num(dyn, "dirac_final_dist")
-    if not _fin(dist):
-        dist = _num(trial_row, "dist_final")
-    slope = _num(dyn, "dirac_log_dist_slope")
-    is_dirac = _fin(dist) or _fin(_num(trial_row, "theta_final"))
-    prob = _num(dyn, "d_output_is_probability")
-
-    verdicts: list[Verdict] = []
-    passed: list[Evidence] = []
-
-    # ---- mode collapse (toy)
-    collapsed = False
-    cap = collapse_cap(int(k), cfg) if _fin(k) and k > 0 else None
-    if not is_dirac and cap is not None:
-        ev: list[Evidence] = []
-        if _fin(cells) and cells <= cap:
-            ev.append(Evidence("cells_occupied", cells, cap, "<=",
-                               f"collapse: mass in <= {cap} of {int(k)} cells"))
-            ev.append(Evidence("hq_fraction", hq, "", "", "on a mode" if _fin(hq) and hq >= cfg.hq_min
-                               else "blob mostly off the modes"))
-        elif _fin(hq) and hq >= cfg.hq_min and _fin(covered) and covered <= cap:
-            ev.append(Evidence("modes_covered", covered, cap, "<=",
-                               f"collapse: high-quality mass on <= {cap} of {int(k)} modes"))
-            ev.append(Evidence("hq_fraction", hq, cfg.hq_min, ">="))
-        if ev:
-            collapsed = True
-            verdicts.append(Verdict("mode_collapse", ev))
-        elif _fin(cells):
-            passed.append(Evidence("cells_occupied", cells, cap, ">"))
-
-    # ---- non-convergence
-    ev = []
-    if is_dirac:
-        if _fin(dist) and dist > cfg.dirac_dist_max:
-            if not (_fin(slope) and slope <= -cfg.dirac_slope_min):
-                ev.append(Evidence("dirac_final_dist", dist, cfg.dirac_dist_max, ">",
-                                   "equilibrium not reached"))
-                ev.append(Evidence("dirac_log_dist_slope", slope, -cfg.dirac_slope_min, ">",
-                                   "distance growing" if _fin(slope) and slope > 0
-                                   else "not shrinking fast enough"))
-                if _fin(_num(dyn, "dirac_winding")):
-                    ev.append(Evidence("dirac_winding", _num(dyn, "dirac_winding"), "", "", "revolutions"))
-            else:
-                passed.append(Evidence("dirac_log_dist_slope", slope, -cfg.dirac_slope_min, "<=",
-                                       "still converging"))
-        elif _fin(dist):
-            passed.append(Evidence("dirac_final_dist", dist, cfg.dirac_dist_max, "<="))
+    r = _Run(trial_row, dyn, modes_info)
+    out = [_rule_collapse(r, cfg)]
+    collapsed = out[0].outcome == "fired"
+    if r.is_dirac:
+        out.append(_rule_dirac(r, cfg))
     else:
-        if cap is not None and not collapsed and _fin(hq) and _fin(cells):
-            if hq < cfg.hq_min:
-                ev.append(Evidence("hq_fraction", hq, cfg.hq_min, "<",
-                                   "diffuse: mass spread over cells but rarely high quality"))
-                ev.append(Evidence("cells_occupied", cells, cap, ">"))
-                chance = _num(trial_row, "chance_coverage")
-                if _fin(covered) and _fin(chance):
-                    ev.append(Evidence("modes_covered", covered, chance, "vs chance"))
-            else:
-                passed.append(Evidence("hq_fraction", hq, cfg.hq_min, ">="))
-        hop = _num(dyn, "mode_hopping_mean")
-        if _fin(hop):
-            if hop > cfg.hop_max:
-                ev.append(Evidence("mode_hopping_mean", hop, cfg.hop_max, ">",
-                                   "mass moves between modes across evaluations"))
-            else:
-                passed.append(Evidence("mode_hopping_mean", hop, cfg.hop_max, "<="))
-        rel = _num(dyn, "d_loss_rel_amplitude")
-        per = _num(dyn, "d_loss_period")
-        if prob == 1.0 and _fin(rel):
-            if rel > cfg.loss_rel_amplitude_max and _fin(per):
-                ev.append(Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, ">",
-                                   "D loss oscillates"))
-                ev.append(Evidence("d_loss_period", per, "", "", "steps, significant periodogram peak"))
-            elif rel > cfg.loss_rel_amplitude_max:
-                passed.append(Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, ">",
-                                       "but no dominant period: noise, not oscillation"))
-            else:
-                passed.append(Evidence("d_loss_rel_amplitude", rel, cfg.loss_rel_amplitude_max, "<="))
-    if ev:
-        verdicts.append(Verdict("non_convergence", ev))
+        out += [o for o in (_rule_diffuse(r, cfg, collapsed), _rule_hopping(r, cfg),
+                            _rule_oscillation(r, cfg)) if o is not None]
+    out.append(_rule_vanishing(r, cfg))
+    return out
 
-    # ---- vanishing gradients
-    decay = _num(dyn, "g_grad_decay")
-    if _fin(decay):
-        if decay <= cfg.grad_decay_max:
-            ev = [Evidence("g_grad_decay", decay, cfg.grad_decay_max, "<=",
-                           f"G gradient median {_fmt(_num(dyn, 'g_grad_early'))} -> "
-                           f"{_fmt(_num(dyn, 'g_grad_late'))}")]
-            fake = _num(dyn, "d_fake_late")
-            if prob == 1.0:
-                if _fin(fake) and fake < cfg.d_fake_saturated:
-                    ev.append(Evidence("d_fake_late", fake, cfg.d_fake_saturated, "<", "D saturated"))
-                    verdicts.append(Verdict("vanishing_gradients", ev))
-                else:
-                    passed.append(Evidence("d_fake_late", fake, cfg.d_fake_saturated, ">=",
-                                           "D not saturated"))
-            else:
-                away = None
-                if is_dirac and _fin(dist):
-                    away = Evidence("dirac_final_dist", dist, cfg.dirac_dist_max, ">",
-                                    "critic loss: G still away from the data")
-                    away_ok = dist > cfg.dirac_dist_max
-                elif _fin(hq):
-                    away = Evidence("hq_fraction", hq, cfg.hq_min, "<",
-                                    "critic loss: G still away from the data")
-                    away_ok = hq < cfg.hq_min
-                else:
-                    away_ok = False
-                if away is not None and away_ok:
-                    ev.append(away)
-                    verdicts.append(Verdict("vanishing_gradients", ev))
-                else:
-                    passed.append(Evidence("g_grad_decay", decay, cfg.grad_decay_max, "<=",
-                                           "but G reached the data (convergence)"))
-        else:
-            passed.append(Evidence("g_grad_decay", decay, cfg.grad_decay_max, ">"))
 
-    if not verdicts:
-        return [Verdict("healthy", passed)]
-    return verdicts
+def verdicts_of(outcomes: list[RuleOutcome]) -> list[Verdict]:
+    """Fired outcomes grouped into verdicts (in :data:`VERDICTS` order), or one ``healthy``
+    verdict whose evidence lists what passed and, marked, what could not be judged."""
+    fired: dict[str, list[Evidence]] = {}
+    for o in outcomes:
+        if o.outcome == "fired":
+            fired.setdefault(o.verdict, []).extend(o.evidence)
+    if fired:
+        return [Verdict(v, fired[v]) for v in VERDICTS if v in fired]
+    if not outcomes:
+        return []
+    return [Verdict("healthy", [e for o in outcomes for e in o.evidence])]
+
+
+def diagnose(trial_row: Mapping[str, Any], dyn: Mapping[str, Any], modes_info: Any = None,
+             cfg: DiagnoseConfig | None = None) -> list[Verdict]:
+    """The verdicts of one trial × seed: :func:`judge`, grouped by :func:`verdicts_of`.
+
+    Returns:
+        The verdicts in :data:`VERDICTS` order; ``[Verdict("diverged", …)]`` alone for a
+        diverged run, ``[]`` for a failed or missing one, ``[Verdict("healthy", …)]`` when
+        nothing fired.
+    """
+    return verdicts_of(judge(trial_row, dyn, modes_info, cfg))
 
 
 def format_verdicts(verdicts: list[Verdict]) -> str:
@@ -416,11 +584,11 @@ def _probability_by_combo(trials: pd.DataFrame, history: pd.DataFrame,
     return out
 
 
-def diagnose_frame(trials: pd.DataFrame, history: pd.DataFrame,
-                   manifest: Mapping[str, Any] | None = None,
-                   cfg: DiagnoseConfig | Mapping[str, Any] | None = None,
-                   dyn_cfg: DynamicsConfig | None = None) -> pd.DataFrame:
-    """Dynamics and verdicts for every trial × seed.
+def diagnose_tables(trials: pd.DataFrame, history: pd.DataFrame,
+                    manifest: Mapping[str, Any] | None = None,
+                    cfg: DiagnoseConfig | Mapping[str, Any] | None = None,
+                    dyn_cfg: DynamicsConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Dynamics and verdicts for every trial × seed, and the long verdict table.
 
     Args:
         trials: one row per dataset × combo × seed (``trials.parquet``).
@@ -434,7 +602,8 @@ def diagnose_frame(trials: pd.DataFrame, history: pd.DataFrame,
             takes precedence).
     Returns:
         A copy of ``trials`` (same row order) with the dynamics columns (NaN where a seed has
-        no history), ``verdicts`` and ``evidence`` added.
+        no history), ``verdicts`` and ``evidence`` added; and the verdict table
+        (:func:`verdict_table`) of every rule's outcome.
     """
     if isinstance(cfg, Mapping):
         dyn_cfg, cfg = diagnostics_config(cfg)
@@ -446,28 +615,80 @@ def diagnose_frame(trials: pd.DataFrame, history: pd.DataFrame,
     if len(history) and keys:
         dyn = frame_dynamics(history, prob if "combo" in history.columns else
                              next(iter(prob.values()), True), dyn_cfg, keys)
-        dyn_cols = [c for c in dyn.columns if c not in keys and c not in out.columns]
+        dyn_cols = [c for c in dyn.columns if c not in keys]
+        # dynamics already in the rows (an earlier pass) are replaced, never mixed with new ones
+        out = out.drop(columns=[c for c in dyn_cols if c in out.columns])
         out = out.merge(dyn[keys + dyn_cols], on=keys, how="left", sort=False)
     else:
         dyn_cols = []
     if not len(out):
         out["verdicts"] = pd.Series([], dtype=object)
         out["evidence"] = pd.Series([], dtype=object)
-        return out
-    verdicts, evidence = [], []
+        return out, verdict_table([], [])
+    verdicts, evidence, judged = [], [], []
     records = out.to_dict("records")
     for rec in records:
         combo = rec.get("combo")
         d = {c: rec.get(c, np.nan) for c in dyn_cols}
         if not _fin(_num(d, "d_output_is_probability")) and combo in prob:
             d["d_output_is_probability"] = 1.0 if prob[combo] else 0.0
-        vs = diagnose(rec, d, None, cfg)
+        outcomes = judge(rec, d, None, cfg)
+        judged.append(outcomes)
+        vs = verdicts_of(outcomes)
         verdicts.append(format_verdicts(vs))
         status = str(rec.get("status", "ok") or "ok")
         evidence.append(format_evidence(vs) if vs else f"status={status}: not diagnosed")
     out["verdicts"] = verdicts
     out["evidence"] = evidence
-    return out
+    return out, verdict_table(records, judged)
+
+
+def diagnose_frame(trials: pd.DataFrame, history: pd.DataFrame,
+                   manifest: Mapping[str, Any] | None = None,
+                   cfg: DiagnoseConfig | Mapping[str, Any] | None = None,
+                   dyn_cfg: DynamicsConfig | None = None) -> pd.DataFrame:
+    """The trials with dynamics, ``verdicts`` and ``evidence`` (:func:`diagnose_tables`)."""
+    return diagnose_tables(trials, history, manifest, cfg, dyn_cfg)[0]
+
+
+#: Columns of the verdict table: one row per run × rule × evidence item.
+VERDICT_TABLE_COLUMNS = ("dataset", "combo", "hp_id", "seed", "status", "verdict", "rule", "outcome",
+                         "metric", "value", "comparison", "threshold", "reason")
+
+
+def _cell(x: Any) -> Any:
+    if isinstance(x, (bool, np.bool_)):
+        return float(x)
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return float(x)
+    return np.nan
+
+
+def verdict_table(records: list[Mapping[str, Any]], judged: list[list[RuleOutcome]]) -> pd.DataFrame:
+    """The long verdict table: one row per run × rule × evidence item.
+
+    ``outcome`` is ``fired`` / ``passed`` / ``not_judged`` (:data:`OUTCOMES`); a failed or
+    missing run gets one row with outcome ``not_judged`` and its status as the reason.
+    ``value`` and ``threshold`` are numbers (NaN where the evidence is not numeric).
+    """
+    rows: list[dict[str, Any]] = []
+    for rec, outcomes in zip(records, judged):
+        key = {k: rec.get(k, np.nan) for k in ("dataset", "combo", "hp_id", "seed")}
+        key["status"] = str(rec.get("status", "ok") or "ok")
+        if not outcomes:
+            rows.append({**key, "verdict": "", "rule": "", "outcome": "not_judged", "metric": "",
+                         "value": np.nan, "comparison": "", "threshold": np.nan,
+                         "reason": f"status {key['status']}: not diagnosed"})
+        for o in outcomes:
+            for e in o.evidence or [Evidence("", np.nan, "", "")]:
+                rows.append({**key, "verdict": o.verdict, "rule": o.rule, "outcome": o.outcome,
+                             "metric": e.metric, "value": _cell(e.value),
+                             "comparison": e.comparison, "threshold": _cell(e.threshold),
+                             "reason": e.note})
+    table = pd.DataFrame(rows, columns=list(VERDICT_TABLE_COLUMNS))
+    if table["hp_id"].isna().all():
+        table = table.drop(columns="hp_id")
+    return table
 
 
 def describe_rules(cfg: DiagnoseConfig | None = None) -> dict[str, str]:
@@ -476,15 +697,22 @@ def describe_rules(cfg: DiagnoseConfig | None = None) -> dict[str, str]:
     cap = (f"max({c.collapse_min_cells}, floor({c.collapse_cell_fraction}·K))")
     return {
         "diverged": "status diverged (a loss or parameter became non-finite); nothing else is judged",
-        "mode_collapse": f"cells_occupied <= {cap}, or hq_fraction >= {c.hq_min} and "
-                         f"modes_covered <= {cap}",
+        "mode_collapse": f"toy: cells_occupied <= {cap}, or hq_fraction >= {c.hq_min} and "
+                         f"modes_covered <= {cap}, or (partial collapse) hq_fraction >= {c.hq_min} "
+                         f"and modes_covered <= floor({1 - c.partial_miss_fraction:g}·K); images "
+                         f"with a mode classifier: modes_covered <= floor("
+                         f"{1 - c.partial_miss_fraction:g}·real modes at the same sample count) or "
+                         f"reverse_kl >= real KL + log(1/{1 - c.partial_miss_fraction:g}); "
+                         f"not judged without a mode metric (FID only) or on the Dirac-GAN",
         "non_convergence": f"Dirac: final distance > {c.dirac_dist_max} and log-distance slope > "
                            f"-{c.dirac_slope_min}/step; toy: not collapsed but hq_fraction < "
                            f"{c.hq_min} (diffuse), or mode hopping mean TV > {c.hop_max}, or "
                            f"(cross-entropy losses) D-loss relative amplitude > "
-                           f"{c.loss_rel_amplitude_max} with a significant dominant period",
+                           f"{c.loss_rel_amplitude_max} with a dominant period significant "
+                           f"against an AR(1) red-noise null",
         "vanishing_gradients": f"g_grad_decay <= {c.grad_decay_max} with D(fake) late < "
                                f"{c.d_fake_saturated} (cross-entropy losses), or with G still away "
-                               f"from the data (critic losses)",
+                               f"from the data (critic losses; not judged without a data-distance "
+                               f"metric)",
         "healthy": "none of the above",
     }

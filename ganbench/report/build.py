@@ -21,36 +21,29 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from ganbench.analysis import stats
 from markupsafe import Markup
 
 from ganbench.io import write_frame, write_text
 from ganbench.report import diagnosis, export, plots
 from ganbench.report.export import METRIC_LABELS, format_number
+from ganbench.results import catalog
+from ganbench.results.stage import load_results, status_values
+from ganbench.results.inputs import _err, _read_history, _read_manifest, _read_trials
 
 __all__ = [
     "RunData",
     "DISPLAY_METRICS",
     "COMPARE_METRICS",
     "load_run",
-    "compute_summary",
-    "compute_comparisons",
     "render_html",
     "build_report",
     "report",
 ]
 
 #: Metrics shown in the HTML summary table, in order; a dataset shows those with a finite mean.
-DISPLAY_METRICS: tuple[str, ...] = (
-    "modes_covered", "chance_coverage", "cells_occupied", "hq_fraction", "reverse_kl",
-    "frechet_distance", "fid", "kid_mean", "precision", "recall",
-    "dist_final", "theta_final", "psi_final",
-)  # fmt: skip
+DISPLAY_METRICS: tuple[str, ...] = catalog.DISPLAYED
 #: Metrics compared with the baseline (``comparisons.csv`` and the report).
-COMPARE_METRICS: tuple[str, ...] = (
-    "modes_covered", "cells_occupied", "hq_fraction", "reverse_kl", "frechet_distance",
-    "fid", "kid_mean", "precision", "recall", "dist_final",
-)  # fmt: skip
+COMPARE_METRICS: tuple[str, ...] = catalog.COMPARED
 # Metrics of the per-seed strip plots (chance coverage is a reference level, not an outcome).
 _DISTRIBUTION_METRICS = tuple(m for m in DISPLAY_METRICS if m != "chance_coverage")
 # Curve figures: (id, title, history columns, log-y).
@@ -62,14 +55,8 @@ _CURVES: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
      ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance"), False),
 )  # fmt: skip
 _LAYER_PREFIXES = ("g_grad_norm", "d_grad_norm")
-_STATUS_VALUES = ("ok", "diverged", "failed")  # always counted; others (e.g. "missing") if seen
-
-
-def status_values(trials: pd.DataFrame) -> list[str]:
-    """Statuses to count: ok, diverged, failed, then any other status present, sorted."""
-    present = set(trials["status"]) if "status" in trials.columns else set()
-    return list(_STATUS_VALUES) + sorted(str(s) for s in present - set(_STATUS_VALUES))
 _TEMPLATES = Path(__file__).parent / "templates"
+
 
 
 @dataclass
@@ -101,17 +88,12 @@ class RunData:
     datasets: list[str] = field(default_factory=list)
     combos: list[str] = field(default_factory=list)
     hp_samples: dict[tuple[str, str, int, int], np.ndarray] = field(default_factory=dict)
+    results: Any = None
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------------
-
-
-def _err(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
 
 
 def _ordered(preferred: Sequence[Any], present: Sequence[Any]) -> list[str]:
@@ -121,87 +103,6 @@ def _ordered(preferred: Sequence[Any], present: Sequence[Any]) -> list[str]:
     out = [str(p) for p in preferred if str(p) in seen]
     out += [p for p in present_list if p not in out]
     return out
-
-
-def _read_manifest(run_dir: Path, warnings: list[str]) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        warnings.append("manifest.json is missing: run settings, versions and protocol are unknown.")
-        return {}
-    except (OSError, ValueError) as exc:
-        warnings.append(f"manifest.json could not be read ({_err(exc)}): run settings are unknown.")
-        return {}
-    if not isinstance(data, dict):
-        warnings.append("manifest.json does not hold a JSON object: run settings are unknown.")
-        return {}
-    return data
-
-
-def _read_trials(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
-    parquet, csv = run_dir / "trials.parquet", run_dir / "trials.csv"
-    frame: pd.DataFrame | None = None
-    try:
-        frame = pd.read_parquet(parquet)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file falls back to the CSV
-        reason = "is missing" if not parquet.exists() else f"could not be read ({_err(exc)})"
-        try:
-            frame = pd.read_csv(csv, keep_default_na=True)
-            warnings.append(f"trials.parquet {reason}; results were read from trials.csv instead.")
-        except Exception as exc2:  # noqa: BLE001
-            reason2 = "is missing" if not csv.exists() else f"could not be read ({_err(exc2)})"
-            warnings.append(
-                f"trials.parquet {reason} and trials.csv {reason2}: no trial results to report."
-            )
-            frame = None
-    if frame is not None and not {"dataset", "combo"} <= set(frame.columns):
-        warnings.append("trials.parquet has no dataset/combo columns: no trial results to report.")
-        frame = None
-    if frame is None:
-        return pd.DataFrame(columns=["dataset", "combo", "seed", "status", "error"])
-    frame = frame.copy()
-    frame["dataset"] = frame["dataset"].astype(str)
-    frame["combo"] = frame["combo"].astype(str)
-    if "seed" not in frame.columns:
-        frame["seed"] = 0
-    frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").fillna(-1).astype("int64")
-    if "status" not in frame.columns:
-        frame["status"] = "ok"
-    frame["status"] = frame["status"].fillna("failed").astype(str)
-    if "error" not in frame.columns:
-        frame["error"] = ""
-    frame["error"] = frame["error"].fillna("").astype(str)
-    return frame
-
-
-def _read_history(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
-    path = run_dir / "history.parquet"
-    if not path.exists():
-        warnings.append("history.parquet is missing: training curves and phase portraits are omitted.")
-        return None
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001
-        warnings.append(
-            f"history.parquet could not be read ({_err(exc)}): training curves and phase "
-            "portraits are omitted."
-        )
-        return None
-    missing = {"dataset", "combo", "seed", "step"} - set(frame.columns)
-    if missing:
-        warnings.append(
-            f"history.parquet lacks the columns {', '.join(sorted(missing))}: training curves "
-            "are omitted."
-        )
-        return None
-    if frame.empty:
-        warnings.append("history.parquet holds no rows: training curves are omitted.")
-        return None
-    frame = frame.copy()
-    frame["dataset"] = frame["dataset"].astype(str)
-    frame["combo"] = frame["combo"].astype(str)
-    return frame
 
 
 def _read_samples(
@@ -297,65 +198,6 @@ def load_run(run_dir: str | Path) -> RunData:
 # ---------------------------------------------------------------------------------------------
 # Statistics
 # ---------------------------------------------------------------------------------------------
-
-
-def metric_columns(trials: pd.DataFrame) -> list[str]:
-    """Numeric result columns of the trials frame (everything numeric except ``seed``)."""
-    return [
-        c for c in trials.columns
-        if c != "seed" and pd.api.types.is_numeric_dtype(trials[c])
-        and not pd.api.types.is_bool_dtype(trials[c])
-    ]
-
-
-def compute_summary(trials: pd.DataFrame) -> pd.DataFrame:
-    """Summary over seeds per dataset × combo, with counts of trials per status.
-
-    Args:
-        trials: One row per dataset × combo × seed, in display order.
-
-    Returns:
-        :func:`ganbench.analysis.stats.summarize` over every numeric metric, grouped by
-        ``dataset`` and ``combo``, with ``n_ok``, ``n_diverged``, ``n_failed`` (and
-        ``n_<status>`` for any other status present, e.g. ``n_missing``) inserted after ``n``.
-    """
-    summary = stats.summarize(trials, ["dataset", "combo"], metric_columns(trials))
-    status = trials["status"] if "status" in trials else pd.Series("ok", index=trials.index)
-    counts = {
-        s: trials.assign(_hit=(status == s)).groupby(["dataset", "combo"], sort=False)["_hit"].sum()
-        for s in status_values(trials)
-    }
-    pos = list(summary.columns).index("n") + 1
-    keys = list(zip(summary["dataset"], summary["combo"]))
-    status_counts = pd.DataFrame(
-        {f"n_{s}": [int(counts[s].get(k, 0)) for k in keys] for s in counts},
-        index=summary.index,
-    )
-    return pd.concat([summary.iloc[:, :pos], status_counts, summary.iloc[:, pos:]], axis=1)
-
-
-def compute_comparisons(trials: pd.DataFrame, baseline: str | None) -> pd.DataFrame | None:
-    """Every combo against the baseline per dataset, or None when there is nothing to compare.
-
-    Args:
-        trials: One row per dataset × combo × seed.
-        baseline: The suite's baseline combo.
-
-    Returns:
-        :func:`ganbench.analysis.stats.compare_to_baseline` over :data:`COMPARE_METRICS`, without
-        rows where the metric has no finite value on either side; None if the baseline is absent
-        from the trials or there are fewer than two combos.
-    """
-    if not baseline or trials.empty or "combo" not in trials:
-        return None
-    combos = set(trials["combo"])
-    if baseline not in combos or len(combos) < 2:
-        return None
-    metrics = [m for m in COMPARE_METRICS if m in trials.columns]
-    comp = stats.compare_to_baseline(trials, baseline, metrics, group_cols=("dataset",),
-                                     combo_col="combo")
-    keep = (comp["n"] > 0) | (comp["n_baseline"] > 0)
-    return comp[keep].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,18 +305,21 @@ def _summary_table(
             "status_headers": [s.capitalize() for s in statuses]}
 
 
-def _verdict_strings(trials_ds: pd.DataFrame) -> dict[str, str]:
-    if "verdicts" not in trials_ds.columns:
+def _verdict_strings(rates_ds: pd.DataFrame | None) -> dict[str, str]:
+    if rates_ds is None or rates_ds.empty:
         return {}
-    rates = stats.verdict_rates(trials_ds, ["combo"], "verdicts")
     out = {}
-    for _, r in rates.iterrows():
+    for _, r in rates_ds.iterrows():
         parts = [
             f"{c[len('rate_'):]} {int(round(r[c] * r['n']))}/{int(r['n'])}"
-            for c in rates.columns if c.startswith("rate_") and _finite(r[c]) and r[c] > 0
+            for c in rates_ds.columns if c.startswith("rate_") and _finite(r[c]) and r[c] > 0
         ]
         out[r["combo"]] = ", ".join(parts)
     return out
+
+
+def _interval(lo: Any, hi: Any) -> str:
+    return f"[{format_number(lo)}, {format_number(hi)}]" if _finite(lo) and _finite(hi) else ""
 
 
 def _comparison_rows(comp_ds: pd.DataFrame) -> list[dict[str, Any]]:
@@ -486,17 +331,30 @@ def _comparison_rows(comp_ds: pd.DataFrame) -> list[dict[str, Any]]:
             "mean": format_number(r["mean"]),
             "baseline_mean": format_number(r["baseline_mean"]),
             "diff": format_number(r["diff"]),
-            "ci": (f"[{format_number(r['diff_ci_lo'])}, {format_number(r['diff_ci_hi'])}]"
-                   if _finite(r["diff_ci_lo"]) else ""),
+            "ci": _interval(r["diff_ci_lo"], r["diff_ci_hi"]),
+            "median_diff": format_number(r.get("median_diff")),
+            "delta": format_number(r.get("cliffs_delta")),
+            "delta_ci": _interval(r.get("cliffs_delta_lo"), r.get("cliffs_delta_hi")),
             "p": format_number(r["p_value"]),
             "p_holm": format_number(r["p_holm"]),
             "n": f"{int(r['n'])} vs {int(r['n_baseline'])}",
+            "diverged": f"{int(r.get('n_diverged', 0))} vs {int(r.get('n_diverged_baseline', 0))}",
             "significant": bool(r["significant"]),
-            **{f"sort_{k}": repr(float(r[c])) if _finite(r[c]) else ""
+            **{f"sort_{k}": repr(float(r[c])) if c in r and _finite(r[c]) else ""
                for k, c in (("mean", "mean"), ("baseline_mean", "baseline_mean"),
-                            ("diff", "diff"), ("p", "p_value"), ("p_holm", "p_holm"))},
+                            ("diff", "diff"), ("p", "p_value"), ("p_holm", "p_holm"),
+                            ("median_diff", "median_diff"), ("delta", "cliffs_delta"))},
         })
     return rows
+
+
+def _divergence_lines(div_ds: pd.DataFrame | None) -> list[str]:
+    if div_ds is None or div_ds.empty:
+        return []
+    rows = div_ds[(div_ds["n_diverged"] > 0) | (div_ds["n_diverged_baseline"] > 0)]
+    return [f"{r['combo']} {int(r['n_diverged'])}/{int(r['n'])} vs {int(r['n_diverged_baseline'])}/"
+            f"{int(r['n_baseline'])}, Holm p = {format_number(r['p_holm'])}"
+            for _, r in rows.iterrows()]
 
 
 class _Figures:
@@ -551,8 +409,10 @@ def _dataset_context(
             modes_total = float(pd.to_numeric(trials_ds["modes_total"]).max())
         elif len(centres):
             modes_total = float(len(centres))
+        rates = run.results.rates if run.results is not None else None
         ctx["table"] = _summary_table(summary_ds, metrics, baseline, modes_total,
-                                      _verdict_strings(trials_ds),
+                                      _verdict_strings(rates[rates["dataset"] == name]
+                                                       if rates is not None else None),
                                       status_values(run.trials)[1:])
     else:
         ctx["table"] = None
@@ -571,6 +431,12 @@ def _dataset_context(
     ctx["comparisons"] = []
     if comparisons is not None and not comparisons.empty:
         ctx["comparisons"] = _comparison_rows(comparisons[comparisons["dataset"] == name])
+        res = run.results
+        ctx["design_note"] = diagnosis.design_note(res.design[res.design["dataset"] == name]
+                                         if res is not None and res.design is not None else None)
+        ctx["divergence"] = _divergence_lines(res.divergence[res.divergence["dataset"] == name]
+                                              if res is not None and res.divergence is not None
+                                              else None)
 
     # Final samples.
     per_combo = {
@@ -809,7 +675,7 @@ def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
     # The statistics recorded at run time win; the current protocol stands in for old manifests.
     statistics = protocol.get("statistics")
     if not isinstance(statistics, dict):
-        statistics = stats.describe_protocol()
+        statistics = {}
     known = ("datasets", "coverage", "frechet", "statistics", "images")
     images = protocol.get("images") if isinstance(protocol.get("images"), dict) else {}
     image_rows = [(k, _text(v)) for k, v in images.items() if k != "fidelity"]
@@ -903,7 +769,8 @@ def _diagnosis_context(run: RunData, comparisons: pd.DataFrame | None,
 
     out["overview"] = guarded("overview", lambda: diagnosis.overview_context(
         trials, comparisons, run.datasets, run.combos, kinds, ids, manifest.get("baseline"),
-        statistics if isinstance(statistics, Mapping) else None, notes),
+        statistics if isinstance(statistics, Mapping) else None, notes,
+        run.results.design if run.results is not None else None),
         {"matrix": None, "headlines": [], "evidence": [], "sweep": False, "alpha": "0.05",
          "notes": list(notes)})
     related = {
@@ -923,7 +790,8 @@ def _diagnosis_context(run: RunData, comparisons: pd.DataFrame | None,
     if sens_frame is not None:
         write_frame(run.run_dir / "sensitivity.csv", sens_frame)
     out["methods"] = guarded("methods section", lambda: diagnosis.methods_context(
-        manifest, trials, kinds), None)
+        manifest, trials, kinds,
+        (run.results.meta or {}).get("statistics") if run.results is not None else None), None)
 
     ov = out["overview"]
     if ov["matrix"] or ov["headlines"] or ov["evidence"]:
@@ -1003,23 +871,15 @@ def build_report(run_dir: str | Path) -> Path:
     manifest = run.manifest
     warnings = run.warnings
     notes: list[str] = []
-    run.trials = diagnosis.ensure_verdicts(run.trials, run.history, manifest, notes, warnings)
-
-    summary = comparisons = rates = None
-    if not run.trials.empty:
-        try:
-            summary = compute_summary(run.trials)
-        except Exception as exc:  # noqa: BLE001
-            warnings.append(f"The summary statistics could not be computed ({_err(exc)}).")
-        try:
-            comparisons = compute_comparisons(run.trials, manifest.get("baseline"))
-        except Exception as exc:  # noqa: BLE001
-            warnings.append(f"The comparisons with the baseline could not be computed ({_err(exc)}).")
-        try:
-            rates = diagnosis.verdict_rates_frame(run.trials)
-        except Exception as exc:  # noqa: BLE001
-            warnings.append(f"The verdict rates could not be computed ({_err(exc)}).")
-    export.write_exports(run_dir, summary, manifest, comparisons, verdicts=rates)
+    res = load_results(run_dir, run.trials)
+    if res is None:
+        raise FileNotFoundError(f"{run_dir} has no results.json: compute the results stage first "
+                                "(ganbench report RUN_DIR does both)")
+    run.trials = res.trials
+    warnings.extend(w for w in res.warnings if w not in warnings)
+    summary, comparisons = res.summary, res.comparisons
+    run.results = res
+    export.write_exports(run_dir, summary, manifest)
 
     figs = _Figures(warnings)
     datasets = [

@@ -28,7 +28,6 @@ import hashlib
 import inspect
 import math
 import re
-from math import comb
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -38,6 +37,7 @@ from markupsafe import Markup, escape
 from ganbench.analysis import stats
 from ganbench.report import diagnostic_plots as dplots
 from ganbench.report import plots
+from ganbench.results import catalog
 from ganbench.report.export import METRIC_LABELS, format_number
 
 __all__ = [
@@ -48,8 +48,6 @@ __all__ = [
     "SORT_SCRIPT",
     "script_csp_hash",
     "main_metric",
-    "ensure_verdicts",
-    "verdict_rates_frame",
     "overview_context",
     "failure_sections",
     "sensitivity_context",
@@ -77,17 +75,9 @@ _VERDICT_RGB = {
     "healthy": (60, 160, 90),
 }
 #: The headline metric of each dataset kind (first one with a finite value is used).
-MAIN_METRIC_BY_KIND: dict[str, tuple[str, ...]] = {
-    "toy2d": ("modes_covered", "hq_fraction", "frechet_distance"),
-    "dirac": ("dist_final", "dirac_final_dist"),
-    "image": ("modes_covered", "fid", "kid_mean", "frechet_distance"),
-}
+MAIN_METRIC_BY_KIND: dict[str, tuple[str, ...]] = catalog.MAIN_BY_KIND
 #: Direction of "better" of the metrics used in sentences and sensitivity.
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "modes_covered": True, "cells_occupied": True, "hq_fraction": True, "reverse_kl": False,
-    "frechet_distance": False, "fid": False, "kid_mean": False, "precision": True,
-    "recall": True, "dist_final": False, "dirac_final_dist": False,
-}
+HIGHER_IS_BETTER: dict[str, bool] = catalog.higher_is_better()
 #: Most combos drawn in one failure-mode figure (most affected first; the rest are listed).
 MAX_FAILURE_COMBOS = 8
 #: Combos without the verdict drawn beside the affected ones for contrast (baseline first).
@@ -216,69 +206,9 @@ def main_metric(kind: str, trials_ds: pd.DataFrame) -> str | None:
     return None
 
 
-def min_attainable_p(n: int, n_base: int) -> float:
-    """Smallest two-sided exact Mann–Whitney p-value for samples of these sizes (no ties)."""
-    if n < 1 or n_base < 1:
-        return float("nan")
-    return min(1.0, 2.0 / comb(n + n_base, n))
-
-
 # ---------------------------------------------------------------------------------------------
 # Verdicts present in the trials
 # ---------------------------------------------------------------------------------------------
-
-
-def ensure_verdicts(trials: pd.DataFrame, history: pd.DataFrame | None,
-                    manifest: Mapping[str, Any], notes: list[str],
-                    warnings: list[str]) -> pd.DataFrame:
-    """The trials with a ``verdicts`` column.
-
-    Runs written by ``ganbench run`` carry their verdicts; for older run folders they are
-    computed here from ``history.parquet`` with the manifest's ``diagnostics`` settings (the run
-    folder is still the only input), and a note says so.
-    """
-    if trials.empty or "verdicts" in trials.columns:
-        return trials
-    if history is None:
-        return trials
-    try:
-        from ganbench.analysis.diagnose import diagnose_frame
-
-        diag = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("overrides") or {}
-        out = diagnose_frame(trials, history, manifest if manifest.get("combos") else None,
-                             cfg=dict(diag) if diag else None)
-    except Exception as exc:  # noqa: BLE001 - the report still builds without verdicts
-        warnings.append(f"The verdicts could not be computed from history.parquet "
-                        f"({type(exc).__name__}: {str(exc)[:200]}).")
-        return trials
-    notes.append("trials.parquet carries no verdicts (an older run folder): they were computed "
-                 "from history.parquet with the diagnostics settings of the manifest.")
-    return out
-
-
-def verdict_rates_frame(trials: pd.DataFrame) -> pd.DataFrame | None:
-    """:func:`ganbench.analysis.stats.verdict_rates` per dataset × combo, every verdict of
-    :data:`VERDICT_ORDER` as a column (0 where unseen), plus ``n_diagnosed``; None without
-    verdicts."""
-    if trials.empty or "verdicts" not in trials.columns:
-        return None
-    rates = stats.verdict_rates(trials, ["dataset", "combo"], "verdicts")
-    for v in VERDICT_ORDER:
-        if f"rate_{v}" not in rates.columns:
-            rates[f"rate_{v}"] = 0.0
-    extra = [c for c in rates.columns if c.startswith("rate_")
-             and c[5:] not in VERDICT_ORDER]
-    diagnosed = trials.assign(_d=trials["verdicts"].map(lambda v: bool(_verdict_set(v))))
-    n_diag = diagnosed.groupby(["dataset", "combo"], sort=False)["_d"].sum()
-    rates.insert(3, "n_diagnosed", [int(n_diag.get((d, c), 0))
-                                    for d, c in zip(rates["dataset"], rates["combo"])])
-    if "hp_id" in trials.columns:
-        n_hp = trials.groupby(["dataset", "combo"], sort=False)["hp_id"].nunique()
-        rates.insert(3, "n_hp_samples", [int(n_hp.get((d, c), 0))
-                                         for d, c in zip(rates["dataset"], rates["combo"])])
-    cols = (["dataset", "combo", "n"] + [c for c in ("n_hp_samples", "n_diagnosed") if c in rates]
-            + [f"rate_{v}" for v in VERDICT_ORDER] + extra)
-    return rates[cols]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,6 +263,19 @@ def _matrix(trials: pd.DataFrame, datasets: Sequence[str], combos: Sequence[str]
             "legend": [{"name": VERDICT_TITLES[v], **_badge(v)} for v in VERDICT_ORDER]}
 
 
+def _effect(r: Mapping[str, Any]) -> str:
+    """``+7.8 [7.5, 8.1], Cliff's δ = 1 [0.6, 1]``: the effect and its intervals."""
+    lo, hi = _num(r.get("diff_ci_lo")), _num(r.get("diff_ci_hi"))
+    text = _signed(r["diff"]) + (f" [{format_number(lo)}, {format_number(hi)}]"
+                                 if _finite(lo) and _finite(hi) else " (no interval)")
+    d, dlo, dhi = _num(r.get("cliffs_delta")), _num(r.get("cliffs_delta_lo")), _num(r.get("cliffs_delta_hi"))
+    if _finite(d):
+        text += f", Cliff's δ = {format_number(d)}"
+        if _finite(dlo) and _finite(dhi):
+            text += f" [{format_number(dlo)}, {format_number(dhi)}]"
+    return text
+
+
 def _sentence(ds: str, r: Mapping[str, Any], metric: str, alpha: float) -> dict[str, Any]:
     combo, base = str(r["combo"]), str(r["baseline"])
     m, b = format_number(r["mean"]), format_number(r["baseline_mean"])
@@ -345,32 +288,48 @@ def _sentence(ds: str, r: Mapping[str, Any], metric: str, alpha: float) -> dict[
     else:
         label = METRIC_LABELS.get(metric, metric)
         lead = f"On {ds}, {combo} has {label[:1].lower() + label[1:]} {m} vs {b} for {base}"
-    lo, hi, p = _num(r["diff_ci_lo"]), _num(r["diff_ci_hi"]), _num(r["p_holm"])
-    ci = f"95% CI [{format_number(lo)}, {format_number(hi)}]" if _finite(lo) else "no CI"
-    detail = f"{_signed(r['diff'])}, {ci}, Holm p = {format_number(p)}"
-    spans_zero = not (_finite(lo) and _finite(hi)) or lo <= 0 <= hi
+    p = _num(r["p_holm"])
+    nd, nbd = int(_num(r.get("n_diverged", 0)) or 0), int(_num(r.get("n_diverged_baseline", 0)) or 0)
+    seeds = f"{int(r['n']) + nd} vs {int(r['n_baseline']) + nbd} runs"
+    if nd or nbd:
+        seeds += f", {nd} vs {nbd} diverged (ranked worst)"
+    effect = _effect(r)
     if not _finite(r["mean"]) or not _finite(r["baseline_mean"]):
-        return {"text": lead + ": not comparable (no finite values on one side).",
-                "significant": False, "direction": ""}
+        return {"text": f"{lead}: no finite value on one side ({seeds}); "
+                        f"Cliff's δ = {format_number(r.get('cliffs_delta'))}, Holm p = "
+                        f"{format_number(p)}.", "significant": bool(r.get("significant")),
+                "direction": ""}
     if not _finite(p):
-        return {"text": f"{lead} ({detail}): not testable.", "significant": False, "direction": ""}
-    if spans_zero:
-        return {"text": f"{lead}: no significant difference ({detail}).", "significant": False,
+        return {"text": f"{lead}: {effect}; not testable ({seeds}).", "significant": False,
                 "direction": ""}
     if p >= alpha:
-        return {"text": f"{lead}: no significant difference by the rank test ({detail}), "
-                        "although the bootstrap CI of the difference excludes 0.",
-                "significant": False, "direction": ""}
+        return {"text": f"{lead}: {effect}; not significant after Holm (p = {format_number(p)}, "
+                        f"{seeds}).", "significant": False, "direction": ""}
     better = HIGHER_IS_BETTER.get(metric)
     direction = ""
     if better is not None:
         direction = "better" if (float(r["diff"]) > 0) == better else "worse"
-    return {"text": f"{lead} ({detail}).", "significant": True, "direction": direction}
+    return {"text": f"{lead}: {effect}; Holm p = {format_number(p)} ({seeds}).",
+            "significant": True, "direction": direction}
+
+
+def design_note(design_ds: pd.DataFrame | None) -> str:
+    """The design-power sentence of one dataset (empty when the design can reach alpha)."""
+    if design_ds is None or design_ds.empty:
+        return ""
+    r = design_ds.iloc[0]
+    if bool(r["can_reach"]) or not _finite(r["min_p_holm"]):
+        return ""
+    return (f"Underpowered design: with {int(r['n_min'])} runs per combo against "
+            f"{int(r['n_baseline'])} for the baseline and {int(r['n_comparisons'])} comparisons, "
+            f"even a complete separation gives at best Holm p = {format_number(r['min_p_holm'])}, "
+            f"not below α = {format_number(r['alpha'])}. Read the effect sizes and their "
+            "intervals; add seeds to test the differences.")
 
 
 def _headlines(comparisons: pd.DataFrame | None, trials: pd.DataFrame, datasets: Sequence[str],
                kinds: Mapping[str, str], ids: Mapping[str, str],
-               alpha: float) -> list[dict[str, Any]]:
+               alpha: float, design: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     if comparisons is None or comparisons.empty:
         return []
     out = []
@@ -383,16 +342,7 @@ def _headlines(comparisons: pd.DataFrame | None, trials: pd.DataFrame, datasets:
         if rows.empty:
             continue
         sentences = [_sentence(ds, r, metric, alpha) for _, r in rows.iterrows()]
-        n = int(rows["n"].max()) if len(rows) else 0
-        n_base = int(rows["n_baseline"].max()) if len(rows) else 0
-        min_p = min_attainable_p(n, n_base)
-        note = ""
-        if _finite(min_p) and min_p >= alpha:
-            note = (f"With only {n} vs {n_base} values, the two-sided Mann–Whitney test can "
-                    f"hardly reach p < {format_number(alpha)}: its exact p-value is at least "
-                    f"{format_number(min_p)} (with ties, the normal approximation can go a little "
-                    "lower), and Holm's correction raises it further. Run more seeds to test "
-                    "these differences.")
+        note = design_note(design[design["dataset"] == ds] if design is not None else None)
         out.append({"dataset": ds, "id": ids.get(ds, ds),
                     "metric": METRIC_LABELS.get(metric, metric),
                     "sentences": sentences, "note": note})
@@ -444,14 +394,15 @@ def _evidence_tables(trials: pd.DataFrame, datasets: Sequence[str],
 def overview_context(trials: pd.DataFrame, comparisons: pd.DataFrame | None,
                      datasets: Sequence[str], combos: Sequence[str], kinds: Mapping[str, str],
                      ids: Mapping[str, str], baseline: str | None,
-                     statistics: Mapping[str, Any] | None, notes: Sequence[str]) -> dict[str, Any]:
+                     statistics: Mapping[str, Any] | None, notes: Sequence[str],
+                     design: pd.DataFrame | None = None) -> dict[str, Any]:
     """Template context of the Overview section."""
     alpha = _num((statistics or {}).get("alpha", stats.SIGNIFICANCE_ALPHA))
     if not _finite(alpha):
         alpha = stats.SIGNIFICANCE_ALPHA
     return {
         "matrix": _matrix(trials, datasets, combos, baseline),
-        "headlines": _headlines(comparisons, trials, datasets, kinds, ids, alpha),
+        "headlines": _headlines(comparisons, trials, datasets, kinds, ids, alpha, design),
         "evidence": _evidence_tables(trials, datasets, ids),
         "sweep": "hp_id" in trials.columns,
         "alpha": format_number(alpha),
@@ -933,20 +884,6 @@ def rst_to_html(text: str) -> Markup:
     return Markup("\n".join(out))
 
 
-def _threshold_reasons() -> dict[str, str]:
-    """Constant name → its ``#:`` comment in :mod:`ganbench.analysis.diagnose`."""
-    try:
-        from ganbench.analysis import diagnose
-
-        src = inspect.getsource(diagnose)
-    except (OSError, TypeError):
-        return {}
-    out = {}
-    for m in re.finditer(r"((?:^#:.*\n)+)^([A-Z][A-Z0-9_]*)\s*=", src, re.M):
-        out[m.group(2)] = " ".join(line[2:].strip() for line in m.group(1).splitlines())
-    return out
-
-
 def _text(v: Any) -> str:
     if isinstance(v, float):
         return format_number(v) if v != 0 else "0"
@@ -956,7 +893,8 @@ def _text(v: Any) -> str:
 
 
 def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
-                    kinds: Mapping[str, str]) -> dict[str, Any]:
+                    kinds: Mapping[str, str],
+                    results_statistics: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Template context of the Methods section (from the manifest; current defaults stand in
     for what an older manifest did not record)."""
     from ganbench.analysis import dynamics
@@ -966,9 +904,10 @@ def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
     budget = manifest.get("budget") or {}
     cov = protocol.get("coverage") or {}
     diag = protocol.get("diagnostics") or {}
-    statistics = protocol.get("statistics")
+    # The statistics the results stage used win over what the run recorded at training time.
+    statistics = results_statistics or protocol.get("statistics")
     if not isinstance(statistics, Mapping):
-        statistics = stats.describe_protocol()
+        statistics = {}
 
     # Coverage (toy datasets).
     coverage = []
@@ -1005,11 +944,11 @@ def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
     th = _thresholds(manifest)
     defaults = DiagnoseConfig().to_dict()
     rules = diag.get("rules") or describe_rules(DiagnoseConfig.from_dict(th))
-    reasons = _threshold_reasons()
+    from ganbench.analysis.diagnose import THRESHOLDS
     threshold_rows = [{
         "name": k, "value": _text(v), "default": _text(defaults.get(k)),
         "overridden": k in (diag.get("overrides") or {}),
-        "why": reasons.get(k.upper(), ""),
+        "why": THRESHOLDS[k][1] if k in THRESHOLDS else "",
     } for k, v in th.items()]
 
     # Samples and statistics.
@@ -1043,14 +982,18 @@ def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
     level = _num(statistics.get("level", stats.DEFAULT_LEVEL))
     stats_text = (
         f"Per dataset × combo: mean, standard deviation (ddof {_text(statistics.get('std_ddof', 1))}) "
-        f"and median over seeds, with a {format_number(100 * level)}% "
-        f"{statistics.get('bootstrap', 'percentile')} bootstrap confidence interval of the "
-        f"{statistics.get('ci_statistic', 'mean')} ({_text(statistics.get('n_resamples', '–'))} "
-        f"resamples, numpy default_rng seed {_text(statistics.get('seed', '–'))}). Against the "
-        f"baseline: the difference of means with a bootstrap CI (groups resampled independently), "
+        f"and median over seeds, with a {format_number(100 * level)}% interval of the mean: "
+        f"{statistics.get('ci_method', 'percentile bootstrap')}. Against the baseline, effect "
+        f"sizes first: the difference of means with a "
+        f"{statistics.get('diff_ci_method', 'bootstrap interval')}, the difference of medians, "
+        f"and {statistics.get('effect_size', 'a rank effect size')}; then "
         f"{statistics.get('rank_test', 'a rank test')}, and "
         f"{statistics.get('multiple_comparisons', 'Holm correction')}; significant when the "
-        f"corrected p < {_text(statistics.get('alpha', 0.05))}. Missing values: "
+        f"corrected p < {_text(statistics.get('alpha', 0.05))}. Diverged seeds: "
+        f"{statistics.get('diverged_seeds', 'dropped')}; divergence rates: "
+        f"{statistics.get('divergence_test', 'not tested')}. Design power: the smallest p-value "
+        "a complete separation can reach after Holm, m·2/C(n_a+n_b, n_a), is reported per "
+        "dataset, and a design where it is not below α is called underpowered. Missing values: "
         f"{statistics.get('missing_values', 'dropped')}. Sweeps pool every hyperparameter "
         "sample and seed of a combo in these statistics; the Sensitivity section separates them.")
     return {

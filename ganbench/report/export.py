@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ganbench.io import write_frame, write_text
+from ganbench.results import catalog
 
 __all__ = [
     "MAIN_METRICS",
@@ -33,49 +34,12 @@ __all__ = [
 #: The headline metrics of a toy run, in the order the tables show them.
 MAIN_METRICS: tuple[str, ...] = ("modes_covered", "hq_fraction", "reverse_kl", "frechet_distance")
 
-#: Human-readable names of metric columns (plain text; escape before use in HTML or LaTeX).
-METRIC_LABELS: dict[str, str] = {
-    "modes_covered": "Modes covered",
-    "modes_total": "Modes total",
-    "chance_coverage": "Chance coverage",
-    "cells_occupied": "Cells occupied",
-    "cell_entropy": "Cell entropy",
-    "hq_fraction": "HQ fraction",
-    "reverse_kl": "Reverse KL",
-    "frechet_distance": "Fréchet distance",
-    "fid": "FID",
-    "kid_mean": "KID",
-    "precision": "Precision",
-    "recall": "Recall",
-    "dist_final": "Distance to equilibrium",
-    "theta_final": "θ (final)",
-    "psi_final": "ψ (final)",
-    "d_loss_final": "D loss (final)",
-    "g_loss_final": "G loss (final)",
-    "g_grad_norm_final": "G grad norm (final)",
-    "d_grad_norm_final": "D grad norm (final)",
-    "d_real_final": "D(real) (final)",
-    "d_fake_final": "D(fake) (final)",
-    "diverged_step": "Diverged at step",
-    "wall_s": "Wall time (s)",
-    "steps": "Steps",
-    "d_loss": "D loss",
-    "g_loss": "G loss",
-    "g_grad_norm": "G gradient norm",
-    "d_grad_norm": "D gradient norm",
-    "d_real": "D(real)",
-    "d_fake": "D(fake)",
-    "theta": "θ",
-    "psi": "ψ",
-    "dist": "Distance to equilibrium √(θ²+ψ²)",
-}
+#: Human-readable names of metric columns (plain text; escape before use in HTML or LaTeX),
+#: from the metric catalog.
+METRIC_LABELS: dict[str, str] = catalog.labels()
 
 # LaTeX spellings of labels that contain non-ASCII characters.
-_TEX_LABELS: dict[str, str] = {
-    "frechet_distance": r"Fr\'echet distance",
-    "theta_final": r"$\theta$ (final)",
-    "psi_final": r"$\psi$ (final)",
-}
+_TEX_LABELS: dict[str, str] = catalog.tex_labels()
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",

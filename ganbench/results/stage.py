@@ -1,0 +1,314 @@
+"""The results stage: from a run folder's trials and history to every number the report shows.
+
+:func:`compute_results` is pure (frames in, a :class:`Results` out); :func:`write_results` writes
+it into the run folder beside the exports; :func:`load_results` reads it back for
+``ganbench report``; :func:`results_stage` does all three for a run folder. Files written:
+
+* ``trials.parquet`` / ``trials.csv`` — the per-seed rows with dynamics, ``verdicts`` and
+  ``evidence`` (the verdict names and a readable summary of their evidence);
+* ``verdict_table.parquet`` / ``verdict_table.csv`` — every rule's outcome per run, one row per
+  evidence item (:func:`ganbench.analysis.diagnose.verdict_table`);
+* ``summary.csv`` — per dataset × combo, every numeric metric over seeds (mean with a Student-t
+  interval, std, median) and the counts per status;
+* ``comparisons.csv`` — every combo against the baseline per dataset and compared metric:
+  effect sizes with intervals, exact rank test, Holm correction, diverged seeds per side;
+* ``divergence.csv`` — divergence rates against the baseline (Fisher exact test, Holm);
+* ``verdicts.csv`` — verdict rates per dataset × combo;
+* ``design.csv`` — per dataset, the smallest p-value the design can reach after Holm;
+* ``results.json`` — the settings the numbers were computed with.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ganbench.analysis import stats
+from ganbench.analysis.diagnose import VERDICTS, diagnose_tables
+from ganbench.io import write_frame, write_text
+from ganbench.results import catalog
+from ganbench.results.inputs import read_history, read_manifest, read_trials
+
+__all__ = ["Results", "RESULT_FILES", "compute_results", "write_results", "load_results",
+           "results_stage", "compute_summary", "compute_comparisons", "verdict_rates_frame",
+           "design_table", "status_values"]
+
+#: The files of the results stage (besides the rewritten trials tables).
+RESULT_FILES = ("verdict_table.parquet", "verdict_table.csv", "summary.csv", "comparisons.csv",
+                "divergence.csv", "verdicts.csv", "design.csv", "results.json")
+_STATUS_VALUES = ("ok", "diverged", "failed")  # always counted; others (e.g. "missing") if seen
+
+
+@dataclass
+class Results:
+    """Every computed table of a run (None where there is nothing to compute)."""
+
+    trials: pd.DataFrame
+    verdict_table: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
+    comparisons: pd.DataFrame | None = None
+    divergence: pd.DataFrame | None = None
+    rates: pd.DataFrame | None = None
+    design: pd.DataFrame | None = None
+    alpha: float = stats.SIGNIFICANCE_ALPHA
+    meta: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------ tables
+def status_values(trials: pd.DataFrame) -> list[str]:
+    """Statuses to count: ok, diverged, failed, then any other status present, sorted."""
+    present = set(trials["status"]) if "status" in trials.columns else set()
+    return list(_STATUS_VALUES) + sorted(str(s) for s in present - set(_STATUS_VALUES))
+
+
+def metric_columns(trials: pd.DataFrame) -> list[str]:
+    """Numeric result columns of the trials frame (everything numeric except ``seed``)."""
+    return [c for c in trials.columns
+            if c != "seed" and pd.api.types.is_numeric_dtype(trials[c])
+            and not pd.api.types.is_bool_dtype(trials[c])]
+
+
+def compute_summary(trials: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ganbench.analysis.stats.summarize` of every numeric metric per dataset × combo,
+    with ``n_ok``, ``n_diverged``, ``n_failed`` (and ``n_<status>`` for any other status present)
+    inserted after ``n``."""
+    summary = stats.summarize(trials, ["dataset", "combo"], metric_columns(trials))
+    status = trials["status"] if "status" in trials else pd.Series("ok", index=trials.index)
+    counts = {s: trials.assign(_hit=(status == s)).groupby(["dataset", "combo"], sort=False)["_hit"].sum()
+              for s in status_values(trials)}
+    pos = list(summary.columns).index("n") + 1
+    keys = list(zip(summary["dataset"], summary["combo"]))
+    status_counts = pd.DataFrame({f"n_{s}": [int(counts[s].get(k, 0)) for k in keys] for s in counts},
+                                 index=summary.index)
+    return pd.concat([summary.iloc[:, :pos], status_counts, summary.iloc[:, pos:]], axis=1)
+
+
+def compute_comparisons(trials: pd.DataFrame, baseline: str | None,
+                        alpha: float = stats.SIGNIFICANCE_ALPHA) -> pd.DataFrame | None:
+    """Every combo against the baseline per dataset on the catalog's compared metrics, diverged
+    seeds ranked worst; None when the baseline is absent or there are fewer than two combos."""
+    if not baseline or trials.empty or "combo" not in trials:
+        return None
+    combos = set(trials["combo"])
+    if baseline not in combos or len(combos) < 2:
+        return None
+    metrics = [m for m in catalog.COMPARED if m in trials.columns]
+    comp = stats.compare_to_baseline(trials, baseline, metrics, group_cols=("dataset",),
+                                     combo_col="combo", alpha=alpha, status_col="status",
+                                     higher_is_better=catalog.higher_is_better())
+    keep = (comp["n"] + comp["n_diverged"] > 0) | (comp["n_baseline"] + comp["n_diverged_baseline"] > 0)
+    return comp[keep].reset_index(drop=True)
+
+
+def compute_divergence(trials: pd.DataFrame, baseline: str | None,
+                       alpha: float = stats.SIGNIFICANCE_ALPHA) -> pd.DataFrame | None:
+    """Divergence rates against the baseline per dataset (Fisher exact, Holm)."""
+    if not baseline or trials.empty or baseline not in set(trials["combo"]):
+        return None
+    return stats.compare_divergence(trials, baseline, ("dataset",), "combo", "status", alpha)
+
+
+def verdict_rates_frame(trials: pd.DataFrame) -> pd.DataFrame | None:
+    """Verdict rates per dataset × combo, every verdict as a column (0 where unseen), plus
+    ``n_diagnosed`` (and ``n_hp_samples`` in a sweep); None without verdicts."""
+    if trials.empty or "verdicts" not in trials.columns:
+        return None
+    rates = stats.verdict_rates(trials, ["dataset", "combo"], "verdicts")
+    for v in VERDICTS:
+        if f"rate_{v}" not in rates.columns:
+            rates[f"rate_{v}"] = 0.0
+    extra = [c for c in rates.columns if c.startswith("rate_") and c[5:] not in VERDICTS]
+    diagnosed = trials.assign(_d=trials["verdicts"].map(lambda v: bool(stats.split_verdicts(v))))
+    n_diag = diagnosed.groupby(["dataset", "combo"], sort=False)["_d"].sum()
+    rates.insert(3, "n_diagnosed", [int(n_diag.get((d, c), 0))
+                                    for d, c in zip(rates["dataset"], rates["combo"])])
+    if "hp_id" in trials.columns:
+        n_hp = trials.groupby(["dataset", "combo"], sort=False)["hp_id"].nunique()
+        rates.insert(3, "n_hp_samples", [int(n_hp.get((d, c), 0))
+                                         for d, c in zip(rates["dataset"], rates["combo"])])
+    cols = (["dataset", "combo", "n"] + [c for c in ("n_hp_samples", "n_diagnosed") if c in rates]
+            + [f"rate_{v}" for v in VERDICTS] + extra)
+    return rates[cols]
+
+
+def design_table(counts: Mapping[str, Mapping[str, int]], baseline: str | None,
+                 alpha: float = stats.SIGNIFICANCE_ALPHA) -> pd.DataFrame:
+    """Per dataset, the smallest p-value its design can reach after Holm's correction.
+
+    Args:
+        counts: dataset → combo → number of runs (seeds × hyperparameter samples).
+        baseline: the suite's baseline combo.
+        alpha: the family-wise error rate.
+    Returns:
+        One row per dataset with ``n_comparisons`` (combos compared with the baseline),
+        ``n_baseline``, ``n_min`` (fewest runs of a compared combo), ``min_p_holm`` (the
+        Holm-adjusted exact rank-test p of a complete separation in the best-placed combo:
+        :func:`ganbench.analysis.stats.min_attainable_p`), ``alpha`` and ``can_reach``
+        (``min_p_holm < alpha``). Datasets without the baseline or another combo get NaN and
+        ``can_reach`` False.
+    """
+    rows = []
+    for ds, per in counts.items():
+        nb = int(per.get(baseline, 0)) if baseline else 0
+        others = {c: int(n) for c, n in per.items() if c != baseline and n > 0}
+        m = len(others)
+        if nb < 1 or m < 1:
+            rows.append({"dataset": ds, "n_comparisons": m, "n_baseline": nb,
+                         "n_min": min(others.values()) if others else 0,
+                         "min_p_holm": float("nan"), "alpha": alpha, "can_reach": False})
+            continue
+        best = min(stats.min_attainable_p(n, nb, m) for n in others.values())
+        rows.append({"dataset": ds, "n_comparisons": m, "n_baseline": nb,
+                     "n_min": min(others.values()), "min_p_holm": best, "alpha": alpha,
+                     "can_reach": bool(best < alpha)})
+    return pd.DataFrame(rows, columns=["dataset", "n_comparisons", "n_baseline", "n_min",
+                                       "min_p_holm", "alpha", "can_reach"])
+
+
+def _run_counts(trials: pd.DataFrame) -> dict[str, dict[str, int]]:
+    counted = trials[~trials["status"].isin(["missing"])] if "status" in trials else trials
+    out: dict[str, dict[str, int]] = {}
+    for (ds, combo), sub in counted.groupby(["dataset", "combo"], sort=False):
+        out.setdefault(str(ds), {})[str(combo)] = int(len(sub))
+    return out
+
+
+# ----------------------------------------------------------------------------------- compute
+def _alpha(manifest: Mapping[str, Any]) -> float:
+    st = (manifest.get("protocol") or {}).get("statistics") or {}
+    try:
+        a = float(st.get("alpha", stats.SIGNIFICANCE_ALPHA))
+    except (TypeError, ValueError):
+        return stats.SIGNIFICANCE_ALPHA
+    return a if 0 < a < 1 else stats.SIGNIFICANCE_ALPHA
+
+
+def _diagnostics(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    diag = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("overrides") or {}
+    return dict(diag) if diag else None
+
+
+def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
+                    manifest: Mapping[str, Any]) -> Results:
+    """Every table of a run from its per-seed rows, history and manifest.
+
+    Verdicts are always recomputed from ``history`` with the manifest's diagnostics settings, so
+    a run folder written by an older version gets the current rules. A table that cannot be
+    computed becomes None with a warning; nothing raises for a partial run.
+    """
+    warnings: list[str] = []
+    alpha = _alpha(manifest)
+    res = Results(trials=trials, alpha=alpha, warnings=warnings)
+    if trials.empty:
+        return res
+    base = trials.drop(columns=[c for c in ("verdicts", "evidence") if c in trials.columns])
+    try:
+        res.trials, res.verdict_table = diagnose_tables(
+            base, history if history is not None else pd.DataFrame(columns=["dataset", "combo", "seed", "step"]),
+            manifest if manifest.get("combos") else None, cfg=_diagnostics(manifest))
+    except Exception as exc:  # noqa: BLE001 - the other tables still get computed
+        warnings.append(f"The verdicts could not be computed ({type(exc).__name__}: {str(exc)[:200]}).")
+        res.trials = trials
+    baseline = manifest.get("baseline")
+    for name, fn in (("summary", lambda t: compute_summary(t)),
+                     ("comparisons", lambda t: compute_comparisons(t, baseline, alpha)),
+                     ("divergence", lambda t: compute_divergence(t, baseline, alpha)),
+                     ("rates", verdict_rates_frame),
+                     ("design", lambda t: design_table(_run_counts(t), baseline, alpha))):
+        try:
+            setattr(res, name, fn(res.trials))
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"The {name} table could not be computed ({type(exc).__name__}: "
+                            f"{str(exc)[:200]}).")
+    res.meta = {
+        "computed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "alpha": alpha,
+        "baseline": baseline,
+        "statistics": stats.describe_protocol(),
+        "warnings": list(warnings),
+    }
+    return res
+
+
+# ------------------------------------------------------------------------------ write / read
+_TABLES = {"summary": "summary.csv", "comparisons": "comparisons.csv",
+           "divergence": "divergence.csv", "rates": "verdicts.csv", "design": "design.csv"}
+
+
+def write_results(run_dir: str | Path, res: Results) -> None:
+    """Write every table of ``res`` into ``run_dir`` (atomically, file by file) and the trials
+    tables with their verdicts; a stale table whose value is now None is removed."""
+    run_dir = Path(run_dir)
+    if len(res.trials):
+        write_frame(run_dir / "trials.parquet", res.trials)
+        write_frame(run_dir / "trials.csv", res.trials)
+    if res.verdict_table is not None:
+        write_frame(run_dir / "verdict_table.parquet", res.verdict_table)
+        write_frame(run_dir / "verdict_table.csv", res.verdict_table)
+    for attr, name in _TABLES.items():
+        frame = getattr(res, attr)
+        if frame is not None:
+            write_frame(run_dir / name, frame)
+        elif (run_dir / name).exists():
+            (run_dir / name).unlink()
+    write_text(run_dir / "results.json", json.dumps(res.meta, indent=2, default=str) + "\n")
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path, keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def load_results(run_dir: str | Path, trials: pd.DataFrame | None = None) -> Results | None:
+    """The results written by :func:`write_results`, or None if ``results.json`` is absent.
+
+    Args:
+        run_dir: the run folder.
+        trials: the per-seed rows if already read (else read from the folder).
+    """
+    run_dir = Path(run_dir)
+    meta_path = run_dir / "results.json"
+    if not meta_path.exists():
+        return None
+    warnings: list[str] = []
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if trials is None:
+        trials = read_trials(run_dir, warnings)
+    vt = None
+    if (run_dir / "verdict_table.parquet").exists():
+        vt = pd.read_parquet(run_dir / "verdict_table.parquet")
+    res = Results(trials=trials, verdict_table=vt, alpha=float(meta.get("alpha", stats.SIGNIFICANCE_ALPHA)),
+                  meta=meta, warnings=warnings + list(meta.get("warnings") or []))
+    for attr, name in _TABLES.items():
+        frame = _read_csv(run_dir / name)
+        if frame is not None and "dataset" in frame.columns:
+            frame["dataset"] = frame["dataset"].astype(str)
+            if "combo" in frame.columns:
+                frame["combo"] = frame["combo"].astype(str)
+        setattr(res, attr, frame)
+    return res
+
+
+def results_stage(run_dir: str | Path) -> Results:
+    """Read a run folder's trials, history and manifest; compute and write its results."""
+    run_dir = Path(run_dir)
+    warnings: list[str] = []
+    manifest = read_manifest(run_dir, warnings)
+    trials = read_trials(run_dir, warnings)
+    history = read_history(run_dir, [])
+    res = compute_results(trials, history, manifest)
+    res.warnings[:0] = warnings
+    res.meta["warnings"] = list(res.warnings)
+    write_results(run_dir, res)
+    return res
