@@ -119,6 +119,97 @@ def test_few_high_quality_modes_is_collapse():
     assert names(diagnose(dict(row, modes_covered=22.0), dyn_of(history()))) == ["healthy"]
 
 
+def test_partial_collapse_of_a_sharp_generator():
+    # the cases: a sharp ring generator on 3 of 8 modes, a sharp grid one on 7 of 25
+    ring = diagnose(ring_row(modes_covered=3.0, hq_fraction=0.95, cells_occupied=3.0), dyn_of(history()))
+    assert names(ring) == ["mode_collapse"]
+    ev = ring[0].evidence[0]
+    assert (ev.metric, ev.value, ev.threshold, ev.comparison) == ("modes_covered", 3.0, 6, "<=")
+    assert "partial collapse" in ev.note
+    grid = ring_row(modes_total=25.0, modes_covered=7.0, hq_fraction=0.9, cells_occupied=8.0)
+    assert names(diagnose(grid, dyn_of(history()))) == ["mode_collapse"]
+    out = dg.judge(grid, dyn_of(history()))
+    assert [o.rule for o in out if o.outcome == "fired"] == ["partial_coverage"]
+    # the boundary: 7 of 8 and 19 of 25 are not partial collapse; 6 of 8 and 18 of 25 are
+    assert dg.partial_cap(8) == 6 and dg.partial_cap(25) == 18
+    assert names(diagnose(ring_row(modes_covered=7.0, hq_fraction=0.9, cells_occupied=8.0),
+                          dyn_of(history()))) == ["healthy"]
+    assert names(diagnose(ring_row(modes_covered=6.0, hq_fraction=0.9, cells_occupied=8.0),
+                          dyn_of(history()))) == ["mode_collapse"]
+    # a diffuse generator is never partially collapsed, however few modes it covers
+    assert names(diagnose(ring_row(modes_covered=3.0, hq_fraction=0.02, cells_occupied=8.0),
+                          dyn_of(history()))) == ["non_convergence"]
+
+
+def image_row(**kw):
+    row = {"dataset": "stacked_digits", "combo": "c", "seed": 0, "status": "ok",
+           "modes_total": 1000.0, "modes_covered": 990.0, "reverse_kl": 0.05,
+           "real_modes_covered": 1000.0, "real_reverse_kl": 0.03, "fid": 3.0}
+    row.update(kw)
+    return row
+
+
+def test_image_collapse_is_calibrated_on_the_real_data():
+    dyn = dyn_of(history())
+    # 50 of the 1000 modes the real data reaches: collapsed (it used to be "healthy")
+    vs = diagnose(image_row(modes_covered=50.0, reverse_kl=2.9), dyn)
+    assert names(vs) == ["mode_collapse"]
+    assert {e.metric for e in vs[0].evidence} == {"modes_covered", "reverse_kl"}
+    assert vs[0].evidence[0].threshold == 750
+    # near the real data on both counts: not collapsed
+    assert "mode_collapse" not in names(diagnose(image_row(), dyn))
+    # enough modes reached, but the mass is very uneven: effective modes K·exp(-KL) < 3/4 real
+    uneven = diagnose(image_row(modes_covered=900.0, reverse_kl=0.03 + np.log(4 / 3) + 0.01), dyn)
+    assert names(uneven) == ["mode_collapse"] and uneven[0].evidence[0].metric == "reverse_kl"
+    # the threshold follows the real data: a weak classifier that reaches only 800 real modes
+    assert "mode_collapse" not in names(diagnose(
+        image_row(modes_covered=700.0, real_modes_covered=800.0), dyn))
+
+
+def test_missing_data_is_not_judged_never_passed():
+    dyn = dyn_of(history())
+    # FID only (no mode classifier): collapse not judged, and the evidence says so
+    out = dg.judge(image_row(modes_covered=np.nan, modes_total=np.nan, reverse_kl=np.nan,
+                             real_modes_covered=np.nan, real_reverse_kl=np.nan), dyn)
+    collapse = [o for o in out if o.verdict == "mode_collapse"][0]
+    assert collapse.outcome == "not_judged" and "not judged" in collapse.evidence[0].note
+    vs = diagnose(image_row(modes_covered=np.nan, modes_total=np.nan, real_modes_covered=np.nan), dyn)
+    assert names(vs) == ["healthy"] and "not judged" in dg.format_evidence(vs)
+    # a critic loss on images whose gradient fell: never "G reached the data" without a data metric
+    h = history(g_norm=5.0 * 1e-5 ** (np.arange(50) / 49), d_fake=np.full(50, -3.0),
+                d_real=np.full(50, 4.0))
+    out = dg.judge(image_row(), dyn_of(h, False))
+    vg = [o for o in out if o.verdict == "vanishing_gradients"][0]
+    assert vg.outcome == "not_judged"
+    assert "reached the data" not in " ".join(e.note for e in vg.evidence)
+    # no history at all: the dynamics rules are not judged
+    out = dg.judge(ring_row(**SUCCESS), {})
+    by_rule = {o.rule: o.outcome for o in out}
+    assert by_rule["mode_hopping"] == "not_judged" and by_rule["grad_decay"] == "not_judged"
+    assert by_rule["partial_coverage"] == "passed"
+
+
+def test_verdict_table_is_long_and_typed():
+    trials = pd.DataFrame([dict(ring_row(**COLLAPSED), seed=0), dict(ring_row(**SUCCESS), seed=1),
+                           dict(ring_row(status="failed"), seed=2)])
+    h = pd.concat([history(seed=0), history(seed=1)])
+    out, table = dg.diagnose_tables(trials, h)
+    assert list(out["verdicts"]) == ["mode_collapse", "healthy", ""]
+    assert list(table.columns) == [c for c in dg.VERDICT_TABLE_COLUMNS if c != "hp_id"]
+    fired = table[table.outcome == "fired"]
+    assert set(fired["seed"]) == {0} and set(fired["verdict"]) == {"mode_collapse"}
+    row = fired[fired.metric == "cells_occupied"].iloc[0]
+    assert (row["value"], row["comparison"], row["threshold"]) == (1.0, "<=", 2.0)
+    assert table[table.seed == 2]["outcome"].tolist() == ["not_judged"]
+    assert set(table["outcome"]) <= set(dg.OUTCOMES)
+
+
+def test_thresholds_carry_their_reasons():
+    cfg = DiagnoseConfig().to_dict()
+    assert set(cfg) == set(dg.THRESHOLDS)
+    assert all(cfg[k] == dg.THRESHOLDS[k][0] and len(dg.THRESHOLDS[k][1]) > 20 for k in cfg)
+
+
 def test_modes_info_overrides_row():
     row = ring_row(**COLLAPSED)
     row["modes_total"] = np.nan

@@ -48,10 +48,10 @@ CATALOG: tuple[MetricSpec, ...] = (
                kinds=_T + _I, summarised=False),
     MetricSpec("real_modes_covered", "Real data: modes",
                "modes the real data reaches, classified the same way at the same sample count "
-               "(the calibration of the image collapse rule)", "modes", kinds=_I),
+               "(the calibration of the image collapse rule)", "modes", kinds=_I, displayed=True),
     MetricSpec("real_reverse_kl", "Real data: reverse KL",
                "KL(p_real ‖ uniform) of the real data's mode histogram at the same sample count",
-               "nats", kinds=_I),
+               "nats", kinds=_I, displayed=True),
     MetricSpec("chance_coverage", "Chance coverage",
                "modes a uniform spread of the same samples would cover by chance (toy)", "modes",
                kinds=_T, displayed=True),
