@@ -23,7 +23,7 @@ import pandas as pd
 
 from markupsafe import Markup
 
-from ganbench.io import write_frame, write_text
+from ganbench.io import write_text
 from ganbench.report import diagnosis, export, plots
 from ganbench.report.export import METRIC_LABELS, format_number
 from ganbench.results import catalog
@@ -749,8 +749,7 @@ def _toc_insert(toc: list, after: str | None, before: str | None, entry: tuple) 
 def _diagnosis_context(run: RunData, comparisons: pd.DataFrame | None,
                        datasets: list[dict[str, Any]], figs: "_Figures", notes: list[str],
                        toc: list) -> dict[str, Any]:
-    """Template context of the diagnosis sections; extends ``toc`` in place and writes
-    ``sensitivity.csv`` for sweeps."""
+    """Template context of the diagnosis sections; extends ``toc`` in place."""
     manifest = run.manifest
     trials = run.trials
     kinds = {d["name"]: d["kind"] for d in datasets}
@@ -783,12 +782,12 @@ def _diagnosis_context(run: RunData, comparisons: pd.DataFrame | None,
     out["failures"] = guarded("failure-mode sections", lambda: diagnosis.failure_sections(
         trials, run.history, run.samples, run.hp_samples, manifest, run.datasets, run.combos,
         kinds, ids, lambda name: _centres(manifest, name), related, figs.make), [])
-    sens, sens_frame = guarded("sensitivity section", lambda: diagnosis.sensitivity_context(
-        trials, run.datasets, run.combos, kinds, ids, run.suite_text, figs.make,
-        run.hp_samples, lambda name: _centres(manifest, name)), (None, None))
+    res = run.results
+    sens = guarded("sensitivity section", lambda: diagnosis.sensitivity_context(
+        res.sensitivity_samples, res.sensitivity, (res.meta or {}).get("log_axes") or {},
+        run.combos, kinds, ids, figs.make, run.hp_samples,
+        lambda name: _centres(manifest, name)), None) if res is not None else None
     out["sensitivity"] = sens
-    if sens_frame is not None:
-        write_frame(run.run_dir / "sensitivity.csv", sens_frame)
     out["methods"] = guarded("methods section", lambda: diagnosis.methods_context(
         manifest, trials, kinds,
         (run.results.meta or {}).get("statistics") if run.results is not None else None), None)
@@ -845,18 +844,18 @@ def render_html(context: Mapping[str, Any]) -> str:
 
 
 def build_report(run_dir: str | Path) -> Path:
-    """Build ``report.html`` and the exports of a run folder, from that folder alone.
+    """Render ``report.html``, ``summary.tex`` and ``citation.bib`` of a run folder from that
+    folder alone, computing nothing.
 
     Reads ``manifest.json``, ``suite.yaml``, ``trials.parquet`` (falling back to ``trials.csv``),
-    ``history.parquet`` and ``samples/*.npy``. Writes, atomically: ``summary.csv`` (per dataset ×
-    combo: :func:`ganbench.analysis.stats.summarize` of every numeric metric plus status counts),
-    ``summary.tex``, ``comparisons.csv`` (when the baseline ran and there are at least two
-    combos), ``verdicts.csv`` (verdict rates per dataset × combo), ``sensitivity.csv`` (sweeps),
-    ``citation.bib`` and ``report.html``. Trials without verdicts (older run folders) get them
-    from ``history.parquet`` (:func:`ganbench.report.diagnosis.ensure_verdicts`). The diagnosis
-    sections (Overview, failure modes, Sensitivity, Methods) come from
-    :mod:`ganbench.report.diagnosis`. Missing or unreadable optional files become
-    warnings shown at the top of the report.
+    ``history.parquet`` (training curves), ``samples/*.npy`` and the results stage's tables
+    (:func:`ganbench.results.stage.load_results`: summary, comparisons, divergence, verdict
+    rates, design, sensitivity). Missing or unreadable optional files become warnings shown at
+    the top of the report.
+
+    Raises:
+        FileNotFoundError: when the folder holds no results (``results.json``); compute them
+            first (:func:`ganbench.pipeline.report_run` does both).
 
     Args:
         run_dir: The run folder.

@@ -1,4 +1,4 @@
-"""The report's diagnosis sections (issue 4): Overview, failure modes, Sensitivity and Methods.
+"""The report's diagnosis sections: Overview, failure modes, Sensitivity and Methods.
 
 Everything here turns a loaded run (:class:`ganbench.report.build.RunData`) into plain template
 context: lists and dicts of already formatted strings, plus figures made through the report's
@@ -13,11 +13,14 @@ figure collector. :func:`ganbench.report.build.build_report` calls these and ren
   that triggered it for every run, per-run curves with the thresholds, and the mass per mode at
   each checkpoint (toy data keeps its generated samples only at the end of training, so the
   per-evaluation mode histogram stands in for "samples at checkpoints").
-* **Sensitivity** (sweeps, trials with ``hp_id``) — Lucic et al. 2018: the distribution of the
-  final main metric over hyperparameter samples, the share of healthy runs, best and median.
-* **Methods** — metric definitions, the dynamics definitions (the docstring of
-  :mod:`ganbench.analysis.dynamics`), verdict rules and thresholds in force, sample counts,
-  bootstrap settings and the feature extractor.
+* **Sensitivity** (sweeps) — renders the results stage's sensitivity tables
+  (:mod:`ganbench.results.sensitivity`).
+* **Methods** — metric definitions, the dynamics definitions (``_methods_dynamics.html.j2``),
+  verdict rules and the thresholds in force with their reasons (data:
+  :data:`ganbench.analysis.diagnose.THRESHOLDS`), sample counts, the statistics the results
+  stage used, and the feature extractor.
+
+Nothing here computes a statistic or a verdict: those come from the results stage.
 * :data:`SORT_SCRIPT` — the report's only script: click a table header to sort.
 """
 
@@ -25,9 +28,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import inspect
 import math
 import re
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -688,21 +691,6 @@ def _failure_figures(verdict, ds, did, kind, hist_ds, tds, flagged, draw_combos,
 # ---------------------------------------------------------------------------------------------
 
 
-def _log_spaces(suite_text: str | None) -> dict[str, bool]:
-    """``hp.<path>`` → True for loguniform spaces of the suite's sweep block."""
-    if not suite_text:
-        return {}
-    try:
-        from ganbench.yamlio import load_yaml
-
-        data, _ = load_yaml(suite_text)
-        sweep = (data or {}).get("sweep") or {}
-        return {f"hp.{k}": isinstance(v, dict) and "loguniform" in v
-                for k, v in sweep.items() if isinstance(v, dict)}
-    except Exception:  # noqa: BLE001 - fall back to the value range
-        return {}
-
-
 def _hp_text(rec: Mapping[str, Any], hp_cols: Sequence[str]) -> str:
     parts = []
     for c in hp_cols:
@@ -713,137 +701,87 @@ def _hp_text(rec: Mapping[str, Any], hp_cols: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def sensitivity_context(trials: pd.DataFrame, datasets: Sequence[str], combos: Sequence[str],
+def sensitivity_context(samples: pd.DataFrame | None, summary: pd.DataFrame | None,
+                        log_x: Mapping[str, bool], combos: Sequence[str],
                         kinds: Mapping[str, str], ids: Mapping[str, str],
-                        suite_text: str | None,
                         make: Callable[..., dict[str, str] | None],
                         hp_samples: Mapping[tuple[str, str, int, int], np.ndarray] | None = None,
                         centres: Callable[[str], np.ndarray] | None = None,
-                        ) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
-    """Lucic et al. 2018-style sensitivity of a sweep; ``(None, None)`` without ``hp_id``.
-
-    Per dataset × combo: the final main metric of each hyperparameter sample (the mean over its
-    seeds), its distribution (box plot, every sample drawn), the share of healthy runs, the best
-    and median sample, and the metric against every swept hyperparameter.
-
-    Returns:
-        ``(context, frame)``; the frame is written as ``sensitivity.csv``.
-    """
-    if trials.empty or "hp_id" not in trials.columns:
-        return None, None
-    hp_cols = [c for c in trials.columns if c.startswith("hp.")]
-    log_spec = _log_spaces(suite_text)
+                        ) -> dict[str, Any] | None:
+    """Template context of the Sensitivity section, rendered from the results stage's
+    sensitivity tables (:func:`ganbench.results.sensitivity.sensitivity_tables`); None without
+    a sweep."""
+    if samples is None or summary is None or samples.empty or summary.empty:
+        return None
+    hp_cols = [c for c in samples.columns if c.startswith("hp.")]
     colors = plots.combo_colors(list(combos))
-    blocks, frames = [], []
-    for ds in datasets:
-        tds = trials[(trials["dataset"] == ds) & trials["hp_id"].map(_finite)]
-        metric = main_metric(kinds.get(ds, ""), tds)
-        if tds.empty or metric is None:
-            continue
-        higher = HIGHER_IS_BETTER.get(metric, True)
+    blocks = []
+    for ds in pd.unique(summary["dataset"]):
+        summ = summary[summary["dataset"] == ds]
+        hp_frame = samples[samples["dataset"] == ds]
+        metric = str(summ["metric"].iloc[0])
+        higher = bool(summ["higher_is_better"].iloc[0])
         label = METRIC_LABELS.get(metric, metric)
-        per_hp = []
-        for (combo, hp), g in tds.groupby(["combo", "hp_id"], sort=False):
-            vals = pd.to_numeric(g[metric], errors="coerce").to_numpy(dtype=float)
-            fin = vals[np.isfinite(vals)]
-            vsets = [_verdict_set(v) for v in g["verdicts"]] if "verdicts" in g else []
-            rec = {"combo": str(combo), "hp_id": int(hp), metric: float(fin.mean()) if fin.size else np.nan,
-                   "n_runs": len(g), "n_healthy": sum(1 for s in vsets if s == {"healthy"}),
-                   "n_ok": int((g["status"] == "ok").sum()) if "status" in g else len(g)}
-            rec["healthy"] = bool(vsets) and rec["n_healthy"] == len(g)
-            first = g.iloc[0].to_dict()
-            for c in hp_cols:
-                rec[c] = first.get(c)
-            per_hp.append(rec)
-        hp_frame = pd.DataFrame(per_hp)
-        if hp_frame.empty:
-            continue
-        table, values, healthy, summary_rows = [], {}, {}, []
-        for combo in [c for c in combos if c in set(hp_frame["combo"])]:
+        plot_frame = hp_frame.rename(columns={"value": metric})
+        table, values, healthy = [], {}, {}
+        order = [c for c in combos if c in set(summ["combo"])] + [
+            c for c in summ["combo"] if c not in combos]
+        for combo in order:
+            r = summ[summ["combo"] == combo].iloc[0]
             sub = hp_frame[hp_frame["combo"] == combo]
-            v = sub[metric].to_numpy(dtype=float)
-            fin = np.isfinite(v)
-            values[combo] = v
+            values[combo] = sub["value"].to_numpy(dtype=float)
             healthy[combo] = sub["healthy"].to_numpy(dtype=bool)
-            n_runs = int(sub["n_runs"].sum())
-            share = sub["n_healthy"].sum() / n_runs if n_runs else float("nan")
-            best = worst = median = q1 = q3 = float("nan")
             best_text = ""
-            best_hp = None
-            if fin.any():
-                vf = v[fin]
-                best = float(vf.max() if higher else vf.min())
-                worst = float(vf.min() if higher else vf.max())
-                median = float(np.median(vf))
-                q1, q3 = (float(x) for x in np.percentile(vf, [25, 75]))
-                i_best = int(np.nanargmax(np.where(fin, v, -np.inf)) if higher
-                             else np.nanargmin(np.where(fin, v, np.inf)))
-                best_rec = sub.iloc[i_best].to_dict()
-                best_hp = int(best_rec["hp_id"])
-                best_text = f"hp {best_hp}: " + _hp_text(best_rec, hp_cols)
+            if _finite(r["best_hp_id"]):
+                best_rec = sub[sub["hp_id"] == int(r["best_hp_id"])].iloc[0].to_dict()
+                best_text = f"hp {int(r['best_hp_id'])}: " + _hp_text(best_rec, hp_cols)
             table.append({
-                "combo": combo, "n_hp": str(len(sub)), "n_runs": str(n_runs),
-                "healthy": _pct(share), "healthy_sort": _sort_key(share),
-                "healthy_count": f"{int(sub['n_healthy'].sum())}/{n_runs}",
-                "best": format_number(best), "best_sort": _sort_key(best),
-                "median": format_number(median), "median_sort": _sort_key(median),
-                "iqr": f"[{format_number(q1)}, {format_number(q3)}]" if _finite(q1) else "",
-                "worst": format_number(worst), "worst_sort": _sort_key(worst),
+                "combo": combo, "n_hp": str(int(r["n_hp_samples"])), "n_runs": str(int(r["n_runs"])),
+                "healthy": _pct(r["healthy_share"]), "healthy_sort": _sort_key(r["healthy_share"]),
+                "healthy_count": f"{int(r['n_healthy'])}/{int(r['n_runs'])}",
+                "best": format_number(r["best"]), "best_sort": _sort_key(r["best"]),
+                "median": format_number(r["median"]), "median_sort": _sort_key(r["median"]),
+                "iqr": f"[{format_number(r['q1'])}, {format_number(r['q3'])}]" if _finite(r["q1"]) else "",
+                "worst": format_number(r["worst"]), "worst_sort": _sort_key(r["worst"]),
                 "best_setting": best_text,
             })
-            summary_rows.append({
-                "dataset": ds, "combo": combo, "metric": metric,
-                "higher_is_better": higher, "n_hp_samples": len(sub),
-                "n_hp_finite": int(fin.sum()), "n_runs": n_runs,
-                "healthy_share": share, "best": best, "median": median, "q1": q1, "q3": q3,
-                "worst": worst, "best_hp_id": best_hp,
-            })
-        frames.append(pd.DataFrame(summary_rows))
         did = ids.get(ds, ds)
-        figs = []
-        figs.append(make(
+        figs = [make(
             f"fig-sens-{did}", f"{ds}: {label} over hyperparameter samples",
             f"Final {label.lower()} of every hyperparameter sample (mean over its seeds), one "
             "box per combo (median and quartiles); circles: every seed of the sample was judged "
             "healthy, crosses: any other verdict. "
             + ("Higher is better." if higher else "Lower is better."),
-            lambda values=values, healthy=healthy: dplots.sensitivity_figure(
-                values, healthy, label, colors, title=f"{ds}: {label} over hyperparameter samples")))
-        swept = [c for c in hp_cols if pd.to_numeric(hp_frame[c], errors="coerce").notna().any()
-                 or hp_frame[c].notna().any()]
-        log_x = {}
-        for c in swept:
-            if c in log_spec:
-                log_x[c] = log_spec[c]
-            else:
-                x = pd.to_numeric(hp_frame[c], errors="coerce").dropna().to_numpy(dtype=float)
-                log_x[c] = bool(len(x)) and bool((x > 0).all()) and x.max() / x.min() > 20
+            lambda values=values, healthy=healthy, label=label, ds=ds: dplots.sensitivity_figure(
+                values, healthy, label, colors, title=f"{ds}: {label} over hyperparameter samples"))]
+        swept = [c for c in hp_cols if hp_frame[c].notna().any()]
         if swept:
-            plot_frame = hp_frame.copy()
+            lx = {c: bool(log_x.get(c, False)) for c in swept}
             figs.append(make(
                 f"fig-hpscatter-{did}", f"{ds}: {label} against each hyperparameter",
                 f"One point per hyperparameter sample (mean over its seeds), one colour per combo; "
                 "crosses: not every seed healthy. Log x axis for log-uniform spaces. A panel "
                 "only shows the combos to which that hyperparameter applied.",
-                lambda plot_frame=plot_frame, swept=swept, log_x=log_x: dplots.hp_scatter_figure(
-                    plot_frame, metric, swept, log_x,
+                lambda plot_frame=plot_frame, swept=swept, lx=lx, metric=metric, label=label, ds=ds:
+                dplots.hp_scatter_figure(
+                    plot_frame, metric, swept, lx,
                     [c for c in combos if c in set(plot_frame["combo"])], label, colors,
                     title=f"{ds}: {label} against each hyperparameter")))
         best_samples = {}
-        for r in summary_rows:
-            if r["best_hp_id"] is None:
+        for _, r in summ.iterrows():
+            if not _finite(r["best_hp_id"]):
                 continue
             per = {sd: a for (d, c, h, sd), a in (hp_samples or {}).items()
-                   if d == ds and c == r["combo"] and h == r["best_hp_id"]}
+                   if d == ds and c == r["combo"] and h == int(r["best_hp_id"])}
             if per:
-                best_samples[f"{r['combo']} · hp {r['best_hp_id']}"] = per
+                best_samples[f"{r['combo']} · hp {int(r['best_hp_id'])}"] = per
         if best_samples and kinds.get(ds) in ("toy2d", "dirac"):
             c = centres(ds) if centres is not None else np.zeros((0, 2))
             figs.append(make(
                 f"fig-sens-samples-{did}", f"{ds}: final samples of each combo's best setting",
                 "Final generated samples of the best hyperparameter sample of each combo (by the "
                 "main metric), one colour per seed; black crosses mark the mode centres.",
-                lambda best_samples=best_samples, c=c: plots.samples_figure(
+                lambda best_samples=best_samples, c=c, ds=ds: plots.samples_figure(
                     best_samples, c, title=f"{ds}: final samples, best setting per combo")))
         blocks.append({
             "dataset": ds, "id": f"sensitivity-{did}", "metric": label,
@@ -851,38 +789,12 @@ def sensitivity_context(trials: pd.DataFrame, datasets: Sequence[str], combos: S
             "rows": table, "figures": [f for f in figs if f],
             "swept": ", ".join(c[3:] for c in swept),
         })
-    if not blocks:
-        return None, None
-    frame = pd.concat(frames, ignore_index=True) if frames else None
-    return {"datasets": blocks}, frame
+    return {"datasets": blocks} if blocks else None
 
 
 # ---------------------------------------------------------------------------------------------
 # Methods
 # ---------------------------------------------------------------------------------------------
-
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
-_CODE = re.compile(r"``(.+?)``", re.S)
-_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr):`~?([^`]+)`")
-_EM = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
-
-
-def rst_to_html(text: str) -> Markup:
-    """Escape ``text`` and turn the docstring mark-up (``**bold**``, ````code````, ``*em*``,
-    Sphinx roles) into HTML; paragraphs split at blank lines."""
-    paras = [" ".join(line.strip() for line in p.splitlines()) for p in re.split(r"\n\s*\n", text)]
-    out = []
-    for p in paras:
-        if not p.strip():
-            continue
-        h = str(escape(p))
-        h = _ROLE.sub(lambda m: f"<code>{m.group(1)}</code>", h)
-        h = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", h)
-        h = _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", h)
-        h = _EM.sub(lambda m: f"<em>{m.group(1)}</em>", h)
-        out.append(f"<p>{h}</p>")
-    return Markup("\n".join(out))
-
 
 def _text(v: Any) -> str:
     if isinstance(v, float):
@@ -938,8 +850,6 @@ def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
                     f"{_text(ref.get('seed', '–'))}.")
 
     # Dynamics and verdicts.
-    doc = inspect.getdoc(dynamics) or ""
-    doc = doc.split("\n\n", 1)[1] if "\n\n" in doc else doc  # drop the title line
     dyn_settings = diag.get("dynamics") or dynamics.DynamicsConfig().to_dict()
     th = _thresholds(manifest)
     defaults = DiagnoseConfig().to_dict()
@@ -999,7 +909,6 @@ def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
     return {
         "coverage": coverage,
         "frechet": frechet,
-        "dynamics": rst_to_html(doc),
         "dynamics_settings": [(k, _text(v)) for k, v in dyn_settings.items()],
         "rules": [{"name": k, "title": VERDICT_TITLES.get(k, k), "text": str(v)}
                   for k, v in rules.items()],
@@ -1045,61 +954,9 @@ def timing_rows(trials: pd.DataFrame) -> list[dict[str, str]]:
 #: ``data-sort`` attribute, when present, is its key (so "1.2 [0.9, 1.5]" sorts by 1.2);
 #: otherwise its text, by its leading number when it has one. Numbers sort before text, and
 #: empty or "–" cells always last.
-SORT_SCRIPT = r"""
-(function () {
-  "use strict";
-  var NUM = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?/i;
-  function key(cell) {
-    var s = cell ? cell.getAttribute("data-sort") : "";
-    if (s === null) { s = cell.textContent; }
-    s = (s || "").trim().replace(/\u2212/g, "-");
-    if (s === "" || s === "\u2013" || s === "-" || s === "\u00b7") { return {miss: true}; }
-    var m = s.match(NUM);
-    if (m) { return {num: parseFloat(m[0]), txt: s.toLowerCase()}; }
-    return {num: NaN, txt: s.toLowerCase()};
-  }
-  function cmp(a, b) {
-    var an = !isNaN(a.num), bn = !isNaN(b.num);
-    if (an && bn) { return a.num - b.num || (a.txt < b.txt ? -1 : a.txt > b.txt ? 1 : 0); }
-    if (an !== bn) { return an ? -1 : 1; }
-    return a.txt < b.txt ? -1 : a.txt > b.txt ? 1 : 0;
-  }
-  function sortBy(table, th, col) {
-    var body = table.tBodies[0];
-    var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-    var rows = Array.prototype.slice.call(body.rows).map(function (r, i) {
-      return {row: r, i: i, k: key(r.cells[col])};
-    });
-    rows.sort(function (x, y) {
-      if (x.k.miss || y.k.miss) { return (x.k.miss ? 1 : 0) - (y.k.miss ? 1 : 0) || x.i - y.i; }
-      return dir * cmp(x.k, y.k) || x.i - y.i;
-    });
-    rows.forEach(function (x) { body.appendChild(x.row); });
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
-      h.removeAttribute("aria-sort");
-    });
-    th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-  }
-  function init() {
-    Array.prototype.forEach.call(document.querySelectorAll("table"), function (table) {
-      if (!table.tHead || table.tHead.rows.length !== 1 || !table.tBodies.length ||
-          table.tBodies[0].rows.length < 2 || table.classList.contains("nosort")) { return; }
-      table.classList.add("sortable");
-      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
-        th.tabIndex = 0;
-        th.title = "Sort by this column";
-        th.addEventListener("click", function () { sortBy(table, th, col); });
-        th.addEventListener("keydown", function (e) {
-          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, th, col); }
-        });
-      });
-    });
-  }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else { init(); }
-})();
-"""
+#: The report's only script (click a table header to sort), a static file inlined at render
+#: time under the CSP hash of :func:`script_csp_hash`.
+SORT_SCRIPT = (Path(__file__).parent / "static" / "sort.js").read_text(encoding="utf-8")
 
 
 def script_csp_hash(script: str = SORT_SCRIPT) -> str:

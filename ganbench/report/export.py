@@ -1,6 +1,5 @@
-"""Exports of a run beside its HTML report: ``summary.csv``, ``summary.tex``, ``comparisons.csv``,
-``verdicts.csv`` and ``citation.bib`` (a sweep's ``sensitivity.csv`` is written by the report
-builder).
+"""Rendered exports of a run beside its HTML report: ``summary.tex`` (LaTeX table of the results
+stage's summary) and ``citation.bib``.
 
 The text builders (:func:`summary_tex`, :func:`citation_bib`) are pure; :func:`write_exports`
 writes their output through the atomic writers of :mod:`ganbench.io`.
@@ -16,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ganbench.io import write_frame, write_text
+from ganbench.io import write_text
 from ganbench.results import catalog
 
 __all__ = [
@@ -242,23 +241,10 @@ def citation_bib(manifest: Mapping[str, Any]) -> str:
     return f"@misc{{{citation_key(manifest)},\n{body}\n}}\n"
 
 
-def write_exports(
-    run_dir: Path,
-    summary: pd.DataFrame | None,
-    manifest: Mapping[str, Any],
-    comparisons: pd.DataFrame | None = None,
-    verdicts: pd.DataFrame | None = None,
-) -> dict[str, Path]:
-    """Write ``summary.csv``, ``summary.tex``, ``comparisons.csv``, ``verdicts.csv`` and
-    ``citation.bib`` atomically.
-
-    Args:
-        run_dir: The run folder.
-        summary: The summary frame (skipped, with ``summary.tex``, when None).
-        manifest: The run's manifest.
-        comparisons: Comparisons against the baseline (skipped when None).
-        verdicts: Verdict rates per dataset × combo
-            (:func:`ganbench.analysis.stats.verdict_rates`; skipped when None).
+def write_exports(run_dir: Path, summary: pd.DataFrame | None,
+                  manifest: Mapping[str, Any]) -> dict[str, Path]:
+    """Write the rendered exports ``summary.tex`` (when there is a summary) and
+    ``citation.bib`` atomically; the CSV tables are the results stage's.
 
     Returns:
         File name → path of every file written.
@@ -266,11 +252,6 @@ def write_exports(
     run_dir = Path(run_dir)
     out: dict[str, Path] = {}
     if summary is not None:
-        out["summary.csv"] = write_frame(run_dir / "summary.csv", summary)
         out["summary.tex"] = write_text(run_dir / "summary.tex", summary_tex(summary, manifest))
-    if comparisons is not None:
-        out["comparisons.csv"] = write_frame(run_dir / "comparisons.csv", comparisons)
-    if verdicts is not None:
-        out["verdicts.csv"] = write_frame(run_dir / "verdicts.csv", verdicts)
     out["citation.bib"] = write_text(run_dir / "citation.bib", citation_bib(manifest))
     return out

@@ -15,6 +15,8 @@ it into the run folder beside the exports; :func:`load_results` reads it back fo
 * ``divergence.csv`` — divergence rates against the baseline (Fisher exact test, Holm);
 * ``verdicts.csv`` — verdict rates per dataset × combo;
 * ``design.csv`` — per dataset, the smallest p-value the design can reach after Holm;
+* ``sensitivity.csv`` / ``sensitivity_samples.csv`` — a sweep's spread over hyperparameter
+  samples per combo, and each sample's value (:mod:`ganbench.results.sensitivity`);
 * ``results.json`` — the settings the numbers were computed with.
 """
 
@@ -34,6 +36,7 @@ from ganbench.analysis.diagnose import VERDICTS, diagnose_tables
 from ganbench.io import write_frame, write_text
 from ganbench.results import catalog
 from ganbench.results.inputs import read_history, read_manifest, read_trials
+from ganbench.results.sensitivity import dataset_kinds, log_axes, sensitivity_tables
 
 __all__ = ["Results", "RESULT_FILES", "compute_results", "write_results", "load_results",
            "results_stage", "compute_summary", "compute_comparisons", "verdict_rates_frame",
@@ -41,7 +44,8 @@ __all__ = ["Results", "RESULT_FILES", "compute_results", "write_results", "load_
 
 #: The files of the results stage (besides the rewritten trials tables).
 RESULT_FILES = ("verdict_table.parquet", "verdict_table.csv", "summary.csv", "comparisons.csv",
-                "divergence.csv", "verdicts.csv", "design.csv", "results.json")
+                "divergence.csv", "verdicts.csv", "design.csv", "sensitivity.csv",
+                "sensitivity_samples.csv", "results.json")
 _STATUS_VALUES = ("ok", "diverged", "failed")  # always counted; others (e.g. "missing") if seen
 
 
@@ -56,6 +60,8 @@ class Results:
     divergence: pd.DataFrame | None = None
     rates: pd.DataFrame | None = None
     design: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    sensitivity_samples: pd.DataFrame | None = None
     alpha: float = stats.SIGNIFICANCE_ALPHA
     meta: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -227,10 +233,18 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
         except Exception as exc:  # noqa: BLE001
             warnings.append(f"The {name} table could not be computed ({type(exc).__name__}: "
                             f"{str(exc)[:200]}).")
+    try:
+        sens = sensitivity_tables(res.trials, dataset_kinds(manifest, res.trials))
+        if sens is not None:
+            res.sensitivity_samples, res.sensitivity = sens
+    except Exception as exc:  # noqa: BLE001
+        warnings.append(f"The sensitivity tables could not be computed ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}).")
     res.meta = {
         "computed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "alpha": alpha,
         "baseline": baseline,
+        "log_axes": log_axes(manifest, res.trials),
         "statistics": stats.describe_protocol(),
         "warnings": list(warnings),
     }
@@ -239,7 +253,8 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
 
 # ------------------------------------------------------------------------------ write / read
 _TABLES = {"summary": "summary.csv", "comparisons": "comparisons.csv",
-           "divergence": "divergence.csv", "rates": "verdicts.csv", "design": "design.csv"}
+           "divergence": "divergence.csv", "rates": "verdicts.csv", "design": "design.csv",
+           "sensitivity": "sensitivity.csv", "sensitivity_samples": "sensitivity_samples.csv"}
 
 
 def write_results(run_dir: str | Path, res: Results) -> None:
