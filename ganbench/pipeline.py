@@ -1,4 +1,4 @@
-"""From a validated suite to a finished run folder: the stages of DESIGN §1 in order."""
+"""From a validated suite to a finished run folder: the stages of docs/architecture.md in order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for ganbench.analysis.coverage on constructed samples (DESIGN.md §4, toy coverage)."""
+"""Tests for ganbench.analysis.coverage on constructed samples (toy coverage)."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def test_chance_coverage_closed_form(ring, grid):
 
 
 def test_chance_coverage_in_design_ranges(ring, grid):
-    # DESIGN §4: about 5–6 of the ring's 8 discs and 21–23 of the grid's 25 (±1.5 allowed here)
+    # about 5–6 of the ring's 8 discs and 21–23 of the grid's 25 (±1.5 allowed here)
     assert 5 - 1.5 <= chance_coverage(2500, ring.centres, ring.std) <= 6 + 1.5
     assert 21 - 1.5 <= chance_coverage(2500, grid.centres, grid.std) <= 23 + 1.5
 

@@ -229,7 +229,7 @@ def test_diverged_is_alone_and_failed_has_none():
 
 
 # --------------------------------------------------------------------------------------------
-# Vanishing gradients (DESIGN's protocol: minimax 1e-1 → 6e-6 with D(fake) 0.000;
+# Vanishing gradients (the protocol that shows them: minimax 1e-1 → 6e-6 with D(fake) 0.000;
 # non-saturating 10–60 with D(fake) ≈ 0.1)
 # --------------------------------------------------------------------------------------------
 

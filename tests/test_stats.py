@@ -1,4 +1,4 @@
-"""Tests for ganbench.analysis.stats (DESIGN.md §4, "Statistics across seeds")."""
+"""Tests for ganbench.analysis.stats."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Toy mode coverage (DESIGN §4), as pure functions on sample arrays.
+"""Toy mode coverage (docs/architecture.md §4), as pure functions on sample arrays.
 
 Protocol: draw N generated samples and assign each to its nearest mode centre.
 

@@ -1,4 +1,4 @@
-"""Verdicts per trial × seed (DESIGN.md §4, "Verdicts" and "Reading coverage honestly").
+"""Verdicts per trial × seed (docs/architecture.md §4).
 
 Each trial × seed gets one or more of ``mode_collapse``, ``non_convergence``,
 ``vanishing_gradients``, or ``diverged`` (alone), or else ``healthy``; ``failed`` and ``missing``

@@ -1,4 +1,4 @@
-"""Training dynamics (DESIGN.md §4, "Gradient norms", "Oscillation"), as pure functions.
+"""Training dynamics (docs/architecture.md §4), as pure functions.
 
 Every definition below is what the report's Methods section quotes; every threshold or window
 size lives in :class:`DynamicsConfig` (defaults in brackets), which a suite's ``diagnostics:``

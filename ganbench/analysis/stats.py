@@ -1,4 +1,4 @@
-"""Statistics across seeds (DESIGN.md §4, "Statistics across seeds").
+"""Statistics across seeds (docs/architecture.md §4).
 
 GAN results vary a lot from seed to seed, and a suite runs only 3–10 seeds per combo, so every
 number the report shows over seeds comes with its spread and an uncertainty estimate whose

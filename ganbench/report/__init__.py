@@ -1,4 +1,5 @@
-"""The report stage: a run folder in, ``report.html`` and its exports out (DESIGN.md §6).
+"""The report stage: a run folder and its results in, ``report.html`` and its exports out
+(docs/architecture.md).
 
 Use :func:`build_report` (``ganbench report RUN_DIR`` on the command line). The stage reads only
 the run folder, so a report can be rebuilt at any time without retraining.

@@ -1,4 +1,4 @@
-"""Build a run's report from its run folder alone (DESIGN.md §6).
+"""Build a run's report from its run folder alone (docs/architecture.md).
 
 :func:`build_report` reads ``manifest.json``, ``suite.yaml``, ``trials.parquet`` (or
 ``trials.csv``), ``history.parquet`` and ``samples/*.npy``; writes ``summary.csv``,
@@ -730,7 +730,7 @@ def _repro_context(run: RunData) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Diagnosis sections (issue 4): Overview, failure modes, Sensitivity, Methods — built by
+# Diagnosis sections: Overview, failure modes, Sensitivity, Methods — built by
 # ganbench.report.diagnosis, rendered by templates/_overview, _failures, _sensitivity, _methods.
 # ---------------------------------------------------------------------------------------------
 
