@@ -118,14 +118,18 @@ def run(
         if not suite_file.is_file():
             err_console.print(f"error: {resume} is not a run folder (no suite.yaml)")
             raise typer.Exit(2)
-        import json
+        from ganbench.manifest import Manifest
 
-        manifest = json.loads((resume / "manifest.json").read_text())
+        try:
+            previous = Manifest.read(resume)
+        except (OSError, ValueError) as exc:
+            err_console.print(f"error: {resume}/manifest.json cannot be read ({exc})", markup=False)
+            raise typer.Exit(2)
         s, text = _load(suite_file)
-        ov = manifest.get("overrides", {})
+        ov = previous.overrides
         s, _ = apply_overrides(s, steps=ov.get("budget.steps"), seeds=ov.get("seeds"))
-        _apply_resources(s, manifest.get("resources", {}).get("cpus_per_trial"),
-                         manifest.get("resources", {}).get("gpus_per_trial"))
+        _apply_resources(s, previous.resources.get("cpus_per_trial"),
+                         previous.resources.get("gpus_per_trial"))
         run_dir = resume
         overrides = ov
     else:
@@ -152,9 +156,9 @@ def run(
                          max_concurrent=max_concurrent, show_progress=not quiet,
                          resume=resume is not None)
     _print_summary(run_dir)
-    console.print(f"status: {manifest['status']}, wall time {manifest['wall_s']:.1f} s", highlight=False, soft_wrap=True)
+    console.print(f"status: {manifest.status}, wall time {manifest.wall_s:.1f} s", highlight=False, soft_wrap=True)
     console.print(f"report: {run_dir / 'report.html'}", highlight=False, soft_wrap=True)
-    if manifest["status"] != "complete":
+    if manifest.status != "complete":
         console.print(f"the run is partial; finish it with: ganbench run --resume {shlex.quote(str(run_dir))}",
                       highlight=False, soft_wrap=True)
 

@@ -11,7 +11,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 import ganbench
+from ganbench import io
 from ganbench.suite import Suite, resolved_combo, suite_hash
 
 PACKAGES = ["torch", "torchvision", "torch-fidelity", "ray", "numpy", "pandas", "pyarrow",
@@ -136,10 +139,93 @@ def _diagnostics(suite: Suite) -> dict[str, Any]:
             "thresholds": diag.to_dict(), "rules": describe_rules(diag)}
 
 
+class DiagnosticsRecord(BaseModel):
+    """The verdict settings of a run: the suite's overrides and the values in force."""
+
+    model_config = ConfigDict(extra="allow")
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    dynamics: dict[str, Any] = Field(default_factory=dict)
+    thresholds: dict[str, Any] = Field(default_factory=dict)
+    rules: dict[str, str] = Field(default_factory=dict)
+
+
+class DatasetRecord(BaseModel):
+    """One dataset's protocol: its kind (``toy2d``, ``image``, ``dirac``), mode centres and std."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str = "toy2d"
+    centres: list[Any] = Field(default_factory=list)
+    std: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Protocol(BaseModel):
+    """Every protocol setting recorded at the start of a run."""
+
+    model_config = ConfigDict(extra="allow")
+    datasets: dict[str, DatasetRecord] = Field(default_factory=dict)
+    coverage: dict[str, Any] = Field(default_factory=dict)
+    frechet: str = ""
+    frechet_real_reference: dict[str, Any] = Field(default_factory=dict)
+    statistics: dict[str, Any] = Field(default_factory=dict)
+    diagnostics: DiagnosticsRecord = Field(default_factory=DiagnosticsRecord)
+    random_streams: str = ""
+    probes: str = ""
+
+
+class Manifest(BaseModel):
+    """``manifest.json``: written and read by this class (:meth:`write`, :meth:`read`).
+
+    Unknown keys are kept (a newer ganbench may record more); missing ones take their
+    defaults, so older run folders still read. Times are ISO 8601 UTC strings, durations seconds.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    ganbench_version: str = ""
+    suite_name: str = ""
+    description: str = ""
+    suite_sha256: str = ""
+    seeds: list[int] = Field(default_factory=list)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    command: str = ""
+    argv: list[str] = Field(default_factory=list)
+    started_utc: str | None = None
+    finished_utc: str | None = None
+    resumed_utc: list[str] = Field(default_factory=list)
+    wall_s: float | None = None
+    wall_s_before_resume: float | None = None
+    train_wall_s: float | None = None
+    status: str = "running"
+    n_trials: int | None = None
+    n_seed_runs: int | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+    git_commit: str | None = None
+    machine: dict[str, Any] = Field(default_factory=dict)
+    baseline: str | None = None
+    combos: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    budget: dict[str, Any] = Field(default_factory=dict)
+    resources: dict[str, Any] = Field(default_factory=dict)
+    device: str = "auto"
+    protocol: Protocol = Field(default_factory=Protocol)
+
+    @classmethod
+    def read(cls, run_dir: str | Path) -> "Manifest":
+        """The manifest of a run folder; raises OSError / ValueError when unreadable."""
+        return cls.model_validate_json((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+    def write(self, run_dir: str | Path) -> Path:
+        """Write ``manifest.json`` atomically."""
+        return io.write_json(Path(run_dir) / "manifest.json", self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form (what :meth:`write` writes)."""
+        return self.model_dump(mode="json")
+
+
 def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], command: str,
-                   started: str, status: str = "running") -> dict[str, Any]:
-    """The manifest at the start of a run (the runner fills in end time and status)."""
-    return {
+                   started: str, status: str = "running") -> Manifest:
+    """The manifest at the start of a run (the pipeline fills in end time and status)."""
+    return Manifest(**{
         "ganbench_version": ganbench.__version__,
         "suite_name": suite.name,
         "description": suite.description,
@@ -161,4 +247,4 @@ def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], 
         "resources": suite.resources.model_dump(),
         "device": suite.device,
         "protocol": protocol(suite),
-    }
+    })

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from datetime import datetime, timezone
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench import io
-from ganbench.manifest import build_manifest, utc_now
+from ganbench.manifest import Manifest, build_manifest, utc_now
 from ganbench.report.build import build_report
 from ganbench.results.stage import results_stage
 from ganbench.suite import Suite, expand
@@ -50,7 +49,7 @@ def prepare_run_dir(run_dir: Path, min_free_bytes: int = 50 << 20) -> Path:
 
 def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[str, Any],
               command: str, address: str | None = None, max_concurrent: int | None = None,
-              show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
+              show_progress: bool = True, resume: bool = False) -> Manifest:
     """Run every trial of ``suite`` through Ray Tune and write the complete run folder.
 
     Returns the final manifest. The report is built from the run folder alone.
@@ -61,33 +60,30 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
     started = utc_now()
     t0 = time.perf_counter()
     if resume:
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-        started = manifest.get("started_utc", started)
-        manifest["wall_s_before_resume"] = float(manifest.get("wall_s") or 0.0)
-        manifest.setdefault("resumed_utc", []).append(started)
-        manifest["resumed_utc"][-1] = utc_now()
+        manifest = Manifest.read(run_dir)
+        started = manifest.started_utc or started
+        manifest.wall_s_before_resume = float(manifest.wall_s or 0.0)
+        manifest.resumed_utc.append(utc_now())
     else:
         io.write_text(run_dir / "suite.yaml", suite_text)
         manifest = build_manifest(suite, suite_text, overrides=overrides, command=command,
                                   started=started)
-        io.write_json(run_dir / "manifest.json", manifest)
+        manifest.write(run_dir)
     init_ray(address)
     results = run_trials(specs, run_dir, max_concurrent=max_concurrent, resume=resume,
                          show_progress=show_progress, sweep=suite.sweep)
     trials, history, samples = collect(results, specs, suite.sweep)
     write_tables(run_dir, trials, history, samples)
     complete = bool(len(trials)) and not trials["status"].isin(["missing", "interrupted"]).any()
-    manifest.update({
-        "finished_utc": utc_now(),
-        "wall_s": round(time.perf_counter() - t0 + float(manifest.get("wall_s_before_resume") or 0), 3),
-        "status": "complete" if complete else "partial",
-        "n_trials": len(specs),
-        "n_seed_runs": int(len(trials)),
-        "train_wall_s": float(trials.get("trial_wall_s", trials.get("wall_s")).fillna(0)
-                              .groupby([trials["dataset"], trials["combo"]]).first().sum())
-        if len(trials) and "trial_wall_s" in trials else None,
-    })
-    io.write_json(run_dir / "manifest.json", manifest)
+    manifest.finished_utc = utc_now()
+    manifest.wall_s = round(time.perf_counter() - t0 + float(manifest.wall_s_before_resume or 0), 3)
+    manifest.status = "complete" if complete else "partial"
+    manifest.n_trials = len(specs)
+    manifest.n_seed_runs = int(len(trials))
+    if len(trials) and "trial_wall_s" in trials:
+        manifest.train_wall_s = float(trials["trial_wall_s"].fillna(0)
+                                      .groupby([trials["dataset"], trials["combo"]]).first().sum())
+    manifest.write(run_dir)
     report_run(run_dir)
     return manifest
 

@@ -103,3 +103,18 @@ def test_catalog_declares_every_compared_metric_once():
     for m in catalog.COMPARED:
         assert m in directed, m  # a compared metric has a direction: diverged seeds rank worst
         assert catalog.spec(m).definition
+
+
+def test_manifest_is_written_and_read_by_one_class(tmp_path):
+    from ganbench.manifest import Manifest
+
+    m = Manifest.model_validate(fixture._manifest())
+    assert m.baseline == fixture.BASELINE and m.protocol.datasets["ring"].kind == "toy2d"
+    m.status = "partial"
+    m.write(tmp_path)
+    back = Manifest.read(tmp_path)
+    assert back == m and back.status == "partial"
+    # an older manifest without the newer keys still reads; unknown keys are kept
+    old = {"suite_name": "x", "seeds": [0, 1], "some_future_key": {"a": 1}}
+    o = Manifest.model_validate(old)
+    assert o.protocol.diagnostics.overrides == {} and o.to_dict()["some_future_key"] == {"a": 1}

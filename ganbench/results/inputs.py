@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from ganbench.manifest import Manifest
+
 __all__ = ["read_manifest", "read_trials", "read_history"]
 
 
@@ -33,7 +35,12 @@ def _read_manifest(run_dir: Path, warnings: list[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         warnings.append("manifest.json does not hold a JSON object: run settings are unknown.")
         return {}
-    return data
+    try:
+        return Manifest.model_validate(data).to_dict()
+    except ValueError as exc:
+        warnings.append(f"manifest.json does not match the manifest format ({_err(exc)}); it is "
+                        "read as it is.")
+        return data
 
 
 def _read_trials(run_dir: Path, warnings: list[str]) -> pd.DataFrame:

@@ -34,6 +34,7 @@ import pandas as pd
 from ganbench.analysis import stats
 from ganbench.analysis.diagnose import VERDICTS, diagnose_tables
 from ganbench.io import write_frame, write_text
+from ganbench.manifest import Manifest
 from ganbench.results import catalog
 from ganbench.results.inputs import read_history, read_manifest, read_trials
 from ganbench.results.sensitivity import dataset_kinds, log_axes, sensitivity_tables
@@ -187,8 +188,8 @@ def _run_counts(trials: pd.DataFrame) -> dict[str, dict[str, int]]:
 
 
 # ----------------------------------------------------------------------------------- compute
-def _alpha(manifest: Mapping[str, Any]) -> float:
-    st = (manifest.get("protocol") or {}).get("statistics") or {}
+def _alpha(manifest: Manifest) -> float:
+    st = manifest.protocol.statistics
     try:
         a = float(st.get("alpha", stats.SIGNIFICANCE_ALPHA))
     except (TypeError, ValueError):
@@ -196,13 +197,13 @@ def _alpha(manifest: Mapping[str, Any]) -> float:
     return a if 0 < a < 1 else stats.SIGNIFICANCE_ALPHA
 
 
-def _diagnostics(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
-    diag = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("overrides") or {}
+def _diagnostics(manifest: Manifest) -> dict[str, Any] | None:
+    diag = manifest.protocol.diagnostics.overrides
     return dict(diag) if diag else None
 
 
 def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
-                    manifest: Mapping[str, Any]) -> Results:
+                    manifest: Manifest | Mapping[str, Any]) -> Results:
     """Every table of a run from its per-seed rows, history and manifest.
 
     Verdicts are always recomputed from ``history`` with the manifest's diagnostics settings, so
@@ -210,6 +211,8 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
     computed becomes None with a warning; nothing raises for a partial run.
     """
     warnings: list[str] = []
+    if not isinstance(manifest, Manifest):
+        manifest = Manifest.model_validate(dict(manifest))
     alpha = _alpha(manifest)
     res = Results(trials=trials, alpha=alpha, warnings=warnings)
     if trials.empty:
@@ -218,11 +221,11 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
     try:
         res.trials, res.verdict_table = diagnose_tables(
             base, history if history is not None else pd.DataFrame(columns=["dataset", "combo", "seed", "step"]),
-            manifest if manifest.get("combos") else None, cfg=_diagnostics(manifest))
+            manifest.to_dict() if manifest.combos else None, cfg=_diagnostics(manifest))
     except Exception as exc:  # noqa: BLE001 - the other tables still get computed
         warnings.append(f"The verdicts could not be computed ({type(exc).__name__}: {str(exc)[:200]}).")
         res.trials = trials
-    baseline = manifest.get("baseline")
+    baseline = manifest.baseline
     for name, fn in (("summary", lambda t: compute_summary(t)),
                      ("comparisons", lambda t: compute_comparisons(t, baseline, alpha)),
                      ("divergence", lambda t: compute_divergence(t, baseline, alpha)),
@@ -234,7 +237,7 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
             warnings.append(f"The {name} table could not be computed ({type(exc).__name__}: "
                             f"{str(exc)[:200]}).")
     try:
-        sens = sensitivity_tables(res.trials, dataset_kinds(manifest, res.trials))
+        sens = sensitivity_tables(res.trials, dataset_kinds(manifest.to_dict(), res.trials))
         if sens is not None:
             res.sensitivity_samples, res.sensitivity = sens
     except Exception as exc:  # noqa: BLE001
@@ -244,7 +247,7 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
         "computed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "alpha": alpha,
         "baseline": baseline,
-        "log_axes": log_axes(manifest, res.trials),
+        "log_axes": log_axes(manifest.to_dict(), res.trials),
         "statistics": stats.describe_protocol(),
         "warnings": list(warnings),
     }
