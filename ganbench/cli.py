@@ -180,8 +180,9 @@ def _print_summary(run_dir: Path) -> None:
     table = Table(title="summary (mean [95% CI] over seeds)")
     for col in ("dataset", "combo", "n"):
         table.add_column(col)
-    metrics = [m for m in ("modes_covered", "hq_fraction", "frechet_distance", "fid", "dist_final")
-               if f"{m}_mean" in df and df[f"{m}_mean"].notna().any()]
+    from ganbench.results import catalog
+
+    metrics = [m for m in catalog.TERMINAL if f"{m}_mean" in df and df[f"{m}_mean"].notna().any()]
     for m in metrics:
         table.add_column(m, justify="right")
     for _, r in df.iterrows():

@@ -37,7 +37,6 @@ __all__ = [
     "load_run",
     "render_html",
     "build_report",
-    "report",
 ]
 
 #: Metrics shown in the HTML summary table, in order; a dataset shows those with a finite mean.
@@ -932,6 +931,3 @@ def build_report(run_dir: str | Path) -> Path:
     html = render_html(context)
     return write_text(run_dir / "report.html", html)
 
-
-#: Alias of :func:`build_report`.
-report = build_report

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MetricSpec", "CATALOG", "COMPARED", "DISPLAYED", "MAIN_BY_KIND", "labels",
+__all__ = ["MetricSpec", "CATALOG", "COMPARED", "DISPLAYED", "MAIN_BY_KIND", "TERMINAL", "labels",
            "tex_labels", "higher_is_better", "spec"]
 
 
@@ -111,6 +111,8 @@ MAIN_BY_KIND: dict[str, tuple[str, ...]] = {
     "dirac": ("dist_final", "dirac_final_dist"),
     "image": ("modes_covered", "fid", "kid_mean", "frechet_distance"),
 }
+#: Metrics of the terminal summary after a run, in order (those with a finite mean are shown).
+TERMINAL: tuple[str, ...] = ("modes_covered", "hq_fraction", "frechet_distance", "fid", "dist_final")
 # History columns and dynamics columns that have a label but are not per-seed results.
 _EXTRA_LABELS = {
     "d_loss": "D loss", "g_loss": "G loss", "g_grad_norm": "G gradient norm",
