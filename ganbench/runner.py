@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench import io
+from ganbench.ray_compat import set_tuner_callbacks
 from ganbench.suite import TrialSpec
 
 #: Environment that keeps Ray quiet and free of side effects (see ENVIRONMENT-NOTES).
@@ -134,9 +135,13 @@ def _reuse_finished(dest: Path, trial_id: str) -> dict[str, Any] | None:
     """
     try:
         import pyarrow.fs as pafs
-        from ray.train._internal.session import get_session
+        from ray import tune
 
-        storage = get_session().storage
+        # The trial's StorageContext (a DeveloperAPI): its folder on the run's storage, where
+        # Tune persists the checkpoints. Not get_trial_dir(), a node-local staging folder.
+        storage = tune.get_context().get_storage()
+        if storage is None:  # not inside a Tune trial
+            return None
         fs = storage.storage_filesystem
         infos = fs.get_file_info(pafs.FileSelector(storage.trial_fs_path, allow_not_found=True))
         ckpts = sorted(i.path for i in infos if i.type == pafs.FileType.Directory
@@ -250,7 +255,8 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
                 progress.update(task, completed=done)
             except Exception:
                 pass
-            tuner._local_tuner._run_config.callbacks = callbacks  # type: ignore[attr-defined]
+            # Tuner.restore takes no run_config: no public way to give it callbacks
+            set_tuner_callbacks(tuner, callbacks)
         else:
             tuner = tune.Tuner(
                 fn,

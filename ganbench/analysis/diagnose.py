@@ -59,6 +59,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ganbench.objectives import LOSSES
 from ganbench.analysis.dynamics import DynamicsConfig, frame_dynamics, reject_unknown_keys
 
 __all__ = [
@@ -564,8 +565,6 @@ def _probability_by_combo(trials: pd.DataFrame, history: pd.DataFrame,
     Without a manifest, a combo counts as probability-valued when all its finite ``d_real`` /
     ``d_fake`` values lie in [0, 1] (a heuristic; pass the manifest for reports).
     """
-    from ganbench.objectives import LOSSES
-
     combos = list(dict.fromkeys(list(trials.get("combo", pd.Series([], dtype=object)))
                                 + list(history.get("combo", pd.Series([], dtype=object)))))
     out: dict[str, bool] = {}

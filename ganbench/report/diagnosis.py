@@ -29,15 +29,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup, escape
 
-from ganbench.analysis import stats
+from ganbench.analysis import dynamics, stats
+from ganbench.analysis.diagnose import THRESHOLDS, DiagnoseConfig, collapse_cap, describe_rules
 from ganbench.report import diagnostic_plots as dplots
 from ganbench.report import plots
 from ganbench.results import catalog
@@ -419,8 +418,6 @@ def overview_context(trials: pd.DataFrame, comparisons: pd.DataFrame | None,
 
 
 def _thresholds(manifest: Mapping[str, Any]) -> dict[str, float]:
-    from ganbench.analysis.diagnose import DiagnoseConfig
-
     rec = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("thresholds")
     out = DiagnoseConfig().to_dict()
     if isinstance(rec, Mapping):
@@ -484,8 +481,6 @@ def failure_sections(
     th = _thresholds(manifest)
     rules = ((manifest.get("protocol") or {}).get("diagnostics") or {}).get("rules") or {}
     if not rules:
-        from ganbench.analysis.diagnose import DiagnoseConfig, describe_rules
-
         rules = describe_rules(DiagnoseConfig.from_dict(th))
     colors = plots.combo_colors(list(combos))
     sets = trials["verdicts"].map(_verdict_set)
@@ -580,8 +575,6 @@ def _failure_figures(verdict, ds, did, kind, hist_ds, tds, flagged, draw_combos,
                      th, final, centres, make) -> list:
     figs: list = []
     k = _num(tds["modes_total"].max()) if "modes_total" in tds.columns else float("nan")
-    from ganbench.analysis.diagnose import DiagnoseConfig, collapse_cap
-
     cap = None
     if _finite(k) and k > 0:
         try:
@@ -809,9 +802,6 @@ def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
                     results_statistics: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Template context of the Methods section (from the manifest; current defaults stand in
     for what an older manifest did not record)."""
-    from ganbench.analysis import dynamics
-    from ganbench.analysis.diagnose import DiagnoseConfig, describe_rules
-
     protocol = manifest.get("protocol") or {}
     budget = manifest.get("budget") or {}
     cov = protocol.get("coverage") or {}
@@ -854,7 +844,6 @@ def methods_context(manifest: Mapping[str, Any], trials: pd.DataFrame,
     th = _thresholds(manifest)
     defaults = DiagnoseConfig().to_dict()
     rules = diag.get("rules") or describe_rules(DiagnoseConfig.from_dict(th))
-    from ganbench.analysis.diagnose import THRESHOLDS
     threshold_rows = [{
         "name": k, "value": _text(v), "default": _text(defaults.get(k)),
         "overridden": k in (diag.get("overrides") or {}),
