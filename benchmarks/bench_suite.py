@@ -173,7 +173,7 @@ def timed_suite_run(specs: list[TrialSpec], cpus: float, *, reuse_actors: bool =
         shutil.rmtree(run_dir, ignore_errors=True)
     n = len(specs)
     cpus_per_trial = max(s.cpus for s in specs)
-    steps = int(specs[0].budget["steps"])
+    steps = int(specs[0].budget.steps)
     seeds = len(specs[0].seeds)
     slots = max(1, min(n, int(math.floor(cpus / cpus_per_trial + 1e-9))))
     ok = trials[trials["status"] == "ok"] if len(trials) else trials

@@ -51,7 +51,7 @@ class ToyEvaluator(Evaluator):
     def __init__(self, trainer: Any):
         super().__init__(trainer)
         ds = trainer.dataset
-        self.n = int(trainer.spec.budget["eval_samples"])
+        self.n = trainer.spec.budget.eval_samples
         self.real_stats = gaussian_statistics(ds.sample(self.n, REAL_REFERENCE_SEED).numpy())
 
     def evaluate(self, step: int) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
@@ -67,8 +67,8 @@ class ToyEvaluator(Evaluator):
                 out.append({k: np.nan for k in ("modes_covered", "hq_fraction", "reverse_kl",
                                                 "frechet_distance")})
                 continue
-            m: dict[str, Any] = coverage_metrics(x, ds.centres, ds.std, ev["hq_std"], ev["min_count"])
-            m["mode_hist"] = mode_histogram(x, ds.centres, ds.std, ev["hq_std"]).tolist()
+            m: dict[str, Any] = coverage_metrics(x, ds.centres, ds.std, ev.hq_std, ev.min_count)
+            m["mode_hist"] = mode_histogram(x, ds.centres, ds.std, ev.hq_std).tolist()
             m["cell_hist"] = cell_histogram(x, ds.centres).tolist()
             m["frechet_distance"] = frechet_distance(self.real_stats, gaussian_statistics(x))
             out.append(m)
@@ -104,18 +104,17 @@ class ImageEvaluator(Evaluator):
 
     def __init__(self, trainer: Any):
         super().__init__(trainer)
-        from ganbench.suite import Fidelity
-
         ds, spec = trainer.dataset, trainer.spec
         self.modes = getattr(ds, "digits_per_sample", 0) > 0
         self.n_modes = int(getattr(ds.params, "mode_samples", 0)) if self.modes else 0
-        self.cfg = {**Fidelity().model_dump(), **(getattr(spec, "fidelity", None) or {})}
+        self.cfg = spec.fidelity
         self.fidelity = None
-        if any(self.cfg.get(m) for m in ("fid", "kid", "prc")):
+        if self.cfg.fid or self.cfg.kid or self.cfg.prc:
             from ganbench.analysis.fidelity import ImageFidelity
 
-            self.fidelity = ImageFidelity(ds, {"name": spec.dataset, "params": spec.dataset_params},
-                                          self.cfg, cuda=trainer.device.type == "cuda")
+            # the parameters as the suite gave them identify the dataset in the feature cache
+            key = {"name": spec.dataset, "params": spec.dataset_params.model_dump(exclude_unset=True)}
+            self.fidelity = ImageFidelity(ds, key, self.cfg, cuda=trainer.device.type == "cuda")
         self.classifier = None
         if self.modes:
             from ganbench.analysis.digits import load_classifier
@@ -123,7 +122,7 @@ class ImageEvaluator(Evaluator):
             self.classifier = load_classifier(device=trainer.device)
             self.real_modes = self.real_mode_metrics()
         flag = {"fid": "fid", "kid_mean": "kid", "kid_std": "kid", "precision": "prc", "recall": "prc"}
-        fid_keys = tuple(k for k in self.FIDELITY_KEYS if self.fidelity is not None and self.cfg.get(flag[k]))
+        fid_keys = tuple(k for k in self.FIDELITY_KEYS if self.fidelity is not None and getattr(self.cfg, flag[k]))
         self.HISTORY_KEYS = (self.MODE_KEYS if self.modes else ()) + fid_keys + ("sample_grid",)
         self.FINAL_KEYS = ((("modes_covered", "modes_total", "reverse_kl") + self.REAL_KEYS)
                            if self.modes else ()) + fid_keys
@@ -140,8 +139,8 @@ class ImageEvaluator(Evaluator):
                 "real_reverse_kl": float(mm["reverse_kl"])}
 
     def fidelity_due(self, step: int) -> bool:
-        every = self.cfg.get("eval_every")
-        return self.fidelity is not None and (not every or step % int(every) == 0
+        every = self.cfg.eval_every
+        return self.fidelity is not None and (not every or step % every == 0
                                               or step >= self.trainer.total_steps)
 
     def generate_images(self, n: int, step: int) -> tuple[Any, np.ndarray]:
@@ -212,7 +211,7 @@ def image_protocol(suite: Any, datasets: dict[str, Any]) -> dict[str, Any]:
     from ganbench.analysis.fidelity import describe_fidelity, resolve_extractor
     from ganbench.data.images import PIXEL_CONVENTION
 
-    cfg = suite.fidelity.model_dump()
+    cfg = suite.fidelity
     images = {k: v for k, v in datasets.items() if v.kind == "image"}
     out: dict[str, Any] = {"pixels": PIXEL_CONVENTION}
     digit_sets = {k: v for k, v in images.items() if v.digits_per_sample}
@@ -222,7 +221,7 @@ def image_protocol(suite: Any, datasets: dict[str, Any]) -> dict[str, Any]:
                         "stacked_digits) and is covered with at least 1 sample; reverse_kl = "
                         "KL(p_gen || uniform over K) = sum_k p_k log(K p_k), 0 log 0 = 0")
         out["mode_samples"] = {k: int(v.params.mode_samples) for k, v in digit_sets.items()}
-    fid_on = any(cfg.get(m) for m in ("fid", "kid", "prc"))
+    fid_on = cfg.fid or cfg.kid or cfg.prc
     if digit_sets or (fid_on and any(resolve_extractor(cfg, v) == "digits" for v in images.values())):
         from ganbench.analysis.digits import classifier_info
 

@@ -207,6 +207,9 @@ class Manifest(BaseModel):
     resources: dict[str, Any] = Field(default_factory=dict)
     device: str = "auto"
     protocol: Protocol = Field(default_factory=Protocol)
+    #: the suite's sweep block, typed: ``{"samples", "seed", "axes": {path: {"space", "values",
+    #: "log"}}}`` (None without a sweep)
+    sweep: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run_dir: str | Path) -> "Manifest":
@@ -247,4 +250,5 @@ def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], 
         "resources": suite.resources.model_dump(),
         "device": suite.device,
         "protocol": protocol(suite),
+        "sweep": suite.sweep.model_dump() if suite.sweep is not None else None,
     })

@@ -8,17 +8,24 @@ problem is reported as ``field.path (line N): message``; see :func:`load_suite`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+from ganbench.analysis.diagnose import DiagnoseConfig, DynamicsConfig, diagnostics_config
 from ganbench.data.toy import DATASETS
+from ganbench.data.toy import Params as DatasetParams
 from ganbench.nets.activations import ACTIVATIONS
 from ganbench.objectives import LOSSES
+from ganbench.remedies.base import RemedyParams
+from ganbench.sweep import Sweep
 from ganbench.yamlio import Problem, SuiteError, line_for, load_yaml
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -142,6 +149,82 @@ class Fidelity(Strict):
     batch_size: int = Field(256, ge=1, le=65536, description="feature-extraction batch size")
 
 
+class _DiagnosticsBase(Strict):
+    """The suite's ``diagnostics:`` block: overrides of the dynamics settings
+    (:class:`~ganbench.analysis.dynamics.DynamicsConfig`) and the verdict thresholds
+    (:class:`~ganbench.analysis.diagnose.DiagnoseConfig`) in one flat mapping.
+
+    The fields are those of the two dataclasses (generated from them, so they cannot drift);
+    the dataclasses' own range checks run on validation. ``overrides()`` is what the suite set;
+    the model also reads as that plain mapping (for :func:`diagnostics_config`).
+    """
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "_DiagnosticsBase":
+        try:
+            self.configs()
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def overrides(self) -> dict[str, Any]:
+        """The settings the suite gave (and only those)."""
+        return self.model_dump(exclude_unset=True)
+
+    def configs(self) -> tuple[DynamicsConfig, DiagnoseConfig]:
+        """The dynamics settings and the verdict thresholds, defaults overridden."""
+        return diagnostics_config(self.overrides())
+
+    def dynamics(self) -> DynamicsConfig:
+        return self.configs()[0]
+
+    def thresholds(self) -> DiagnoseConfig:
+        return self.configs()[1]
+
+    # -- read-only mapping view of the overrides
+    def keys(self) -> list[str]:
+        return list(self.overrides())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.overrides()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.overrides().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.model_fields_set
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.model_fields_set)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self.overrides().items())
+
+
+def _diagnostics_fields() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for cfg_cls in (DynamicsConfig, DiagnoseConfig):
+        hints = typing.get_type_hints(cfg_cls)
+        for f in dataclasses.fields(cfg_cls):
+            if f.name in out:
+                continue
+            tp, default = hints[f.name], f.default
+            if typing.get_origin(tp) is tuple:  # YAML gives lists: [lo, hi]
+                args = typing.get_args(tp)
+                tp = typing.Annotated[list[args[0]], Field(min_length=len(args), max_length=len(args))]
+                default = list(default)
+            out[f.name] = (tp, default)
+    return out
+
+
+#: The ``diagnostics:`` block (see :class:`_DiagnosticsBase`).
+Diagnostics = create_model("Diagnostics", __base__=_DiagnosticsBase, __module__=__name__,
+                           **_diagnostics_fields())
+
+
 class Suite(Strict):
     name: str
     description: str = Field("", max_length=20_000)
@@ -155,8 +238,8 @@ class Suite(Strict):
     resources: Resources = Field(default_factory=Resources)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     evaluation: Evaluation = Field(default_factory=Evaluation)
-    sweep: dict[str, Any] | None = None
-    diagnostics: dict[str, Any] | None = None
+    sweep: Sweep | None = None
+    diagnostics: Diagnostics | None = None  # type: ignore[valid-type]
     fidelity: Fidelity = Field(default_factory=Fidelity)
 
     @field_validator("name")
@@ -182,38 +265,83 @@ class Suite(Strict):
         return self
 
 
-@dataclass
+#: Spec fields that hold one of the suite's block models (dumped whole by ``to_dict``).
+_BLOCKS: dict[str, type[Strict]] = {"model": Model, "optimizer": Optimizer, "budget": Budget,
+                                    "evaluation": Evaluation, "fidelity": Fidelity}
+
+
+@dataclass(frozen=True)
 class TrialSpec:
     """One Tune trial: one dataset × combo, all seeds trained in lockstep.
 
-    Plain data (JSON-able via :meth:`to_dict`) so it travels to Ray workers unchanged.
+    Every block is a validated model: the dataset's ``Params``, each remedy's ``Params``
+    (``remedies``: name → params, in the combo's order), and the suite's :class:`Model`,
+    :class:`Optimizer`, :class:`Budget`, :class:`Evaluation` and :class:`Fidelity` (the
+    combo's deltas merged in). It travels to Ray workers as plain data:
+    ``TrialSpec.from_dict(spec.to_dict()) == spec``. In the dict, ``dataset_params`` and each
+    remedy's parameters hold only what the suite set (as written there); the other blocks are
+    complete.
     """
 
     trial_id: str
     dataset: str
-    dataset_params: dict[str, Any]
+    dataset_params: DatasetParams
     combo: str
     loss: str
-    update: str
+    update: Literal["alternating", "simultaneous"]
     n_critic: int
-    remedies: dict[str, dict[str, Any]]
-    model: dict[str, Any]
-    optimizer: dict[str, Any]
-    budget: dict[str, int]
-    evaluation: dict[str, Any]
+    remedies: dict[str, RemedyParams]
+    model: Model
+    optimizer: Optimizer
+    budget: Budget
+    evaluation: Evaluation
     seeds: list[int]
     device: str = "auto"
     cpus: float = 1.0
     gpus: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
-    fidelity: dict[str, Any] = field(default_factory=dict)
+    fidelity: Fidelity = field(default_factory=Fidelity)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain (JSON-able) data; :meth:`from_dict` rebuilds the spec from it."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "dataset_params":
+                v = v.model_dump(exclude_unset=True)
+            elif f.name == "remedies":
+                v = {name: p.model_dump(exclude_unset=True) for name, p in v.items()}
+            elif isinstance(v, BaseModel):
+                v = v.model_dump()
+            else:
+                v = copy.deepcopy(v)
+            out[f.name] = v
+        return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrialSpec":
-        return cls(**copy.deepcopy(d))
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrialSpec":
+        """The spec of :meth:`to_dict`'s data (validating every block; raises pydantic's
+        ``ValidationError`` for a bad value, ``KeyError`` for an unknown dataset or remedy)."""
+        from ganbench.remedies import REMEDIES
+
+        d = copy.deepcopy(dict(d))
+        if not d.get("extras", True):
+            del d["extras"]  # the always-empty field of specs written before it was removed
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise TypeError(f"unknown TrialSpec field(s): {', '.join(unknown)}")
+        kw: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in d:
+                continue  # a default
+            v = d[f.name]
+            if f.name == "dataset_params":
+                v = DATASETS.get(d["dataset"]).Params.model_validate(v or {})
+            elif f.name == "remedies":
+                v = {name: REMEDIES.get(name).Params.model_validate(p or {}) for name, p in v.items()}
+            elif f.name in _BLOCKS:
+                v = _BLOCKS[f.name].model_validate(v)
+            kw[f.name] = v
+        return cls(**kw)
 
 
 def _deep_merge(base: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
@@ -228,7 +356,11 @@ def _deep_merge(base: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
 
 def _loc_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     # pydantic adds pseudo-locations like 'function-after[...]' or tagged types; drop them
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function"))))
+    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function"))))
+    if loc[:2] == ("sweep", "axes"):
+        # the sweep's axes are written flat in the block: sweep.<path>, one line each
+        return loc[:1] + loc[2:3]
+    return loc
 
 
 def _pydantic_problems(exc: ValidationError, prefix: tuple[Any, ...],
@@ -330,13 +462,6 @@ def _semantic_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[
                 continue
             for field_path, msg in check_combo(suite, name, resolved, ds_name):
                 add(base + tuple(field_path), msg)
-    if suite.diagnostics is not None:
-        from ganbench.analysis.diagnose import diagnostics_config
-
-        try:
-            diagnostics_config(suite.diagnostics)
-        except (ValueError, TypeError) as exc:
-            add(("diagnostics",), str(exc))
     if suite.sweep is not None and not problems:
         problems += _sweep_problems(suite, lines)
     # keep one line per problem even where several datasets trip the same rule
@@ -364,16 +489,32 @@ def validate_spec_dict(spec: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]
                 if err["type"] == "extra_forbidden":
                     msg = "unknown field"
                 out.append((path + _loc_path(tuple(err["loc"])), msg))
-    if not isinstance(spec["n_critic"], int) or not 0 < spec["n_critic"] <= 100:
+    n_critic = spec["n_critic"]
+    if not isinstance(n_critic, int) or isinstance(n_critic, bool) or not 0 < n_critic <= 100:
         out.append((("n_critic",), "n_critic must be an integer in 1..100"))
     if spec["model"].get("activation") not in ACTIVATIONS:
         out.append((("activation",), ACTIVATIONS.unknown_message(spec["model"].get("activation"))))
     if not out:
+        model = Model.model_validate(spec["model"])
+        for path, act in [(("model", "generator", "activation"), model.generator.activation),
+                          (("model", "discriminator", "activation"), model.discriminator.activation),
+                          (("model", "conv", "activation_g"), model.conv.activation_g),
+                          (("model", "conv", "activation_d"), model.conv.activation_d)]:
+            if act is not None and act not in ACTIVATIONS:
+                out.append((path, ACTIVATIONS.unknown_message(act)))
+    if not out:
         out += [(tuple(p), m) for p, m in check_combo(None, spec["combo"], spec, spec["dataset"])]
+    if not out:
+        try:  # what the Ray worker does with it
+            TrialSpec.from_dict(spec)
+        except (ValidationError, KeyError, TypeError) as exc:
+            out.append(((), str(exc)))
     return out
 
 
 def _sweep_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    """Every value a sweep axis can take, applied to every trial it touches, against the
+    schema (the block's own shape is checked by :class:`~ganbench.sweep.Sweep`)."""
     from ganbench import sweep as sw
 
     problems: list[Problem] = []
@@ -381,25 +522,11 @@ def _sweep_problems(suite: Suite, lines: dict[tuple[Any, ...], int]) -> list[Pro
     def add(path: tuple[Any, ...], msg: str) -> None:
         problems.append(Problem(".".join(map(str, path)), line_for(lines, path), msg))
 
-    block = suite.sweep or {}
-    samples = block.get("samples", 1)
-    if not isinstance(samples, int) or isinstance(samples, bool) or not 0 < samples <= 10_000:
-        add(("sweep", "samples"), "samples must be an integer in 1..10000")
-    seed = block.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        add(("sweep", "seed"), "seed must be a non-negative integer")
-    spaces = {k: v for k, v in block.items() if k not in sw.RESERVED}
-    if not spaces:
-        add(("sweep",), "a sweep needs at least one dotted field with a search space")
+    assert suite.sweep is not None
     specs = expand(suite)
-    for path, space in spaces.items():
-        msgs = sw.space_problems(str(path), space)
-        for m in msgs:
-            add(("sweep", path), m)
-        if msgs:
-            continue
+    for path, axis in suite.sweep.axes.items():
         touched = False
-        for value in sw.endpoint_values(space):
+        for value in axis.endpoints():
             for spec in specs:
                 try:
                     swept, applied = sw.apply_to_spec(spec.to_dict(), {path: value})
@@ -508,6 +635,8 @@ def apply_overrides(suite: Suite, steps: int | None = None, seeds: int | None = 
 
 def expand(suite: Suite) -> list[TrialSpec]:
     """Expand a suite into one :class:`TrialSpec` per dataset × combo."""
+    from ganbench.remedies import REMEDIES
+
     specs = []
     seeds = list(range(suite.seeds))
     for ds_name, ds_params in suite.datasets.items():
@@ -518,13 +647,15 @@ def expand(suite: Suite) -> list[TrialSpec]:
             specs.append(TrialSpec(
                 trial_id=f"{ds_name}__{combo_name}",
                 dataset=ds_name,
-                dataset_params=dict(ds_params or {}),
+                dataset_params=DATASETS.get(ds_name).Params.model_validate(ds_params or {}),
                 combo=combo_name,
                 loss=r["loss"], update=r["update"], n_critic=r["n_critic"],
-                remedies=r["remedies"], model=r["model"], optimizer=r["optimizer"],
-                budget=suite.budget.model_dump(), evaluation=suite.evaluation.model_dump(),
-                seeds=seeds, device=suite.device,
+                remedies={name: REMEDIES.get(name).Params.model_validate(p)
+                          for name, p in r["remedies"].items()},
+                model=Model.model_validate(r["model"]), optimizer=Optimizer.model_validate(r["optimizer"]),
+                budget=suite.budget.model_copy(), evaluation=suite.evaluation.model_copy(),
+                seeds=list(seeds), device=suite.device,
                 cpus=suite.resources.cpus_per_trial, gpus=suite.resources.gpus_per_trial,
-                fidelity=suite.fidelity.model_dump(),
+                fidelity=suite.fidelity.model_copy(),
             ))
     return specs

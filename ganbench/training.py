@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -56,7 +56,6 @@ class TrialResult:
     samples: dict[int, np.ndarray]
     wall_s: float
     device: str
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_device(spec: TrialSpec) -> torch.device:
@@ -68,8 +67,7 @@ def resolve_device(spec: TrialSpec) -> torch.device:
 
 def build_dataset(spec: TrialSpec) -> ToyDataset:
     """Instantiate the trial's dataset from its validated parameters."""
-    cls = DATASETS.get(spec.dataset)
-    return cls(cls.Params.model_validate(spec.dataset_params))
+    return DATASETS.get(spec.dataset)(spec.dataset_params)
 
 
 def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float, betas: tuple[float, float],
@@ -104,22 +102,21 @@ class Trainer:
         self.S = S
         self.is_dirac = self.dataset.kind == "dirac"
         opt = spec.optimizer
-        self.batch = int(opt["batch_size"])
+        self.batch = opt.batch_size
         dim = self.dataset.dim
         from ganbench.remedies import REMEDIES
         from ganbench.remedies.base import Build
 
-        self.remedies = [REMEDIES.get(name)(REMEDIES.get(name).Params.model_validate(params or {}))
-                         for name, params in spec.remedies.items()]
-        betas = tuple(float(b) for b in opt.get("betas", (0.5, 0.999)))
+        self.remedies = [REMEDIES.get(name)(params) for name, params in spec.remedies.items()]
+        betas = (float(opt.betas[0]), float(opt.betas[1]))
         if self.is_dirac:
             p = self.dataset.params
-            h = p.h if p.h is not None else (opt["lr"] if opt["name"] == "sgd" else DIRAC_DEFAULT_H)
+            h = p.h if p.h is not None else (opt.lr if opt.name == "sgd" else DIRAC_DEFAULT_H)
             lr = float(h)
             self.opt_name, self.momentum = "sgd", 0.0
         else:
-            lr = float(opt["lr"])
-            self.opt_name, self.momentum = opt["name"], float(opt.get("momentum", 0.0))
+            lr = opt.lr
+            self.opt_name, self.momentum = opt.name, opt.momentum
         build = Build(lr_d=lr, lr_g=lr, betas_d=betas, betas_g=betas, is_dirac=self.is_dirac)
         for r in self.remedies:
             r.configure(build)
@@ -163,7 +160,7 @@ class Trainer:
                              and not any(r.second_order_d() for r in self.remedies)
                              and self.D.use_fused_critic())
         self.step_count = 0
-        self.total_steps = int(spec.budget["steps"])
+        self.total_steps = spec.budget.steps
         self.alive = np.ones(S, dtype=bool)
         self.diverged_step = np.full(S, np.nan)
         self._last: dict[str, torch.Tensor] = {}
@@ -335,9 +332,9 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
 
     evaluator = EVALUATORS.get(tr.dataset.kind)(tr)
     budget = spec.budget
-    steps = int(budget["steps"])
-    log_every = 1 if tr.is_dirac else int(budget["log_every"])
-    eval_every = int(budget["eval_every"])
+    steps = budget.steps
+    log_every = 1 if tr.is_dirac else budget.log_every
+    eval_every = budget.eval_every
 
     history: list[dict[str, Any]] = []
     last_probe: dict[str, np.ndarray] = {}

@@ -73,7 +73,7 @@ def test_suite_text_matches_bench_trial():
         for s in specs:
             assert (s.model, s.optimizer, s.loss, s.update, s.n_critic, s.remedies) == \
                    (ref.model, ref.optimizer, ref.loss, ref.update, ref.n_critic, ref.remedies)
-            assert s.budget == {"steps": 7, "eval_every": 7, "eval_samples": 2500, "log_every": 7}
+            assert s.budget.model_dump() == {"steps": 7, "eval_every": 7, "eval_samples": 2500, "log_every": 7}
             assert s.seeds == [0, 1] and s.cpus == 1 and s.device == "cpu"
     assert {s.cpus for s in bs.suite_specs(2, 7, 2, 2)} == {2}
 

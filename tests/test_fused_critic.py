@@ -3,6 +3,8 @@ same numbers on any thread count, and used only where it is exact."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -156,6 +158,7 @@ def test_trial_rows_say_which_critic_ran():
     specs = _specs()
     for combo, expect in (("plain", "fused"), ("r1", "torch")):
         spec = specs[combo]
-        spec.budget = {**spec.budget, "steps": 4, "eval_every": 4, "log_every": 2}
+        spec = dataclasses.replace(spec, budget=spec.budget.model_copy(
+            update={"steps": 4, "eval_every": 4, "log_every": 2}))
         rows = train_trial(spec).rows
         assert [r["critic"] for r in rows] == [expect] * len(spec.seeds)

@@ -3,7 +3,7 @@ and one tiny image run end to end through Ray."""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import gzip
 import json
 import os
@@ -228,8 +228,7 @@ def test_conv_seed_s_of_S_equals_single_seed_run(remedies):
         for _ in range(3):
             multi.step()
         for i in (0, 2):
-            single_spec = copy.deepcopy(spec)
-            single_spec.seeds = [spec.seeds[i]]
+            single_spec = dataclasses.replace(spec, seeds=[spec.seeds[i]])
             single = Trainer(single_spec)
             for _ in range(3):
                 single.step()

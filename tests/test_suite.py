@@ -4,6 +4,7 @@ that name the field and its line)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -11,7 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ganbench.cli import app
-from ganbench.suite import Suite, TrialSpec, apply_overrides, expand, load_suite, parse_suite, suite_hash
+from pydantic import ValidationError
+
+from ganbench.remedies.base import RemedyParams
+from ganbench.suite import (Budget, Evaluation, Fidelity, Model, Optimizer, Suite, TrialSpec, apply_overrides,
+                            expand, load_suite, parse_suite, suite_hash)
 from ganbench.yamlio import SuiteError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -245,15 +250,81 @@ def test_expand_grid():
     by_id = {sp.trial_id: sp for sp in specs}
     mm = by_id["grid__mm"]
     assert (mm.dataset, mm.combo, mm.loss, mm.n_critic, mm.update) == ("grid", "mm", "minimax", 3, "alternating")
-    assert mm.optimizer["lr"] == 0.5 and mm.optimizer["name"] == "adam"   # combo delta merged
-    assert mm.model["activation"] == "tanh"
-    assert by_id["grid__vanilla"].optimizer["lr"] == 1e-3                   # suite-level value
-    assert by_id["grid__vanilla"].model["activation"] == "relu"
-    assert by_id["dirac__vanilla"].dataset_params == {"h": 0.1}
-    assert by_id["ring__vanilla"].budget == {"steps": 10, "eval_every": 5, "eval_samples": 2500,
-                                             "log_every": 50}
+    assert mm.optimizer.lr == 0.5 and mm.optimizer.name == "adam"   # combo delta merged
+    assert mm.model.activation == "tanh"
+    assert by_id["grid__vanilla"].optimizer.lr == 1e-3                   # suite-level value
+    assert by_id["grid__vanilla"].model.activation == "relu"
+    assert by_id["dirac__vanilla"].dataset_params.h == 0.1
+    assert by_id["dirac__vanilla"].to_dict()["dataset_params"] == {"h": 0.1}  # as the suite wrote it
+    assert by_id["ring__vanilla"].budget == Budget(steps=10, eval_every=5, eval_samples=2500, log_every=50)
+    assert by_id["ring__vanilla"].to_dict()["budget"] == {"steps": 10, "eval_every": 5,
+                                                          "eval_samples": 2500, "log_every": 50}
     # specs travel to Ray workers as plain dicts
     assert TrialSpec.from_dict(mm.to_dict()) == mm
+
+
+@pytest.mark.parametrize("path", SHIPPED_SUITES, ids=[p.name for p in SHIPPED_SUITES])
+def test_every_shipped_spec_round_trips_through_a_dict(path):
+    """What runner.trainable does: spec.to_dict() travels to the worker, from_dict rebuilds it."""
+    import json
+    import pickle
+
+    suite, _ = load_suite(path)
+    for spec in expand(suite):
+        d = spec.to_dict()
+        assert TrialSpec.from_dict(d) == spec
+        assert TrialSpec.from_dict(json.loads(json.dumps(d))) == spec  # plain JSON data
+        assert TrialSpec.from_dict(pickle.loads(pickle.dumps(d))).to_dict() == d
+        assert isinstance(spec.budget, Budget) and isinstance(spec.model, Model)
+        assert isinstance(spec.optimizer, Optimizer) and isinstance(spec.evaluation, Evaluation)
+        assert isinstance(spec.fidelity, Fidelity)
+        assert all(isinstance(p, RemedyParams) for p in spec.remedies.values())
+        assert list(spec.remedies) == list(suite.combos[spec.combo].remedies)
+
+
+def test_spec_blocks_are_typed_and_independent_of_the_suite():
+    s = parse_suite(BASE.replace(COMBO, "vanilla: {loss: non_saturating, remedies: {ttur: {lr_d: 1}}}"))
+    (spec,) = expand(s)
+    assert spec.budget.steps == 10 and spec.optimizer.batch_size == 512
+    assert spec.remedies["ttur"].lr_d == 1.0 and spec.remedies["ttur"].lr_g == 1.0e-4
+    assert spec.to_dict()["remedies"] == {"ttur": {"lr_d": 1.0}}
+    s.budget.steps = 99  # the spec holds its own copy
+    assert spec.budget.steps == 10
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.budget = Budget()  # type: ignore[misc]
+
+
+def test_from_dict_validates_and_refuses_unknown_fields():
+    (spec,) = expand(parse_suite(BASE))
+    d = spec.to_dict()
+    with pytest.raises(ValidationError):
+        TrialSpec.from_dict({**d, "optimizer": {**d["optimizer"], "lr": -1.0}})
+    with pytest.raises(TypeError, match="nope"):
+        TrialSpec.from_dict({**d, "nope": 1})
+    assert TrialSpec.from_dict({**d, "extras": {}}) == spec  # specs of runs started before 'extras' went
+
+
+def test_diagnostics_block_is_a_model():
+    s = parse_suite(BASE + "diagnostics: {late_window: 0.5, hq_min: 1, amplitude_quantiles: [0.1, 0.9]}\n")
+    assert s.diagnostics.overrides() == {"late_window": 0.5, "hq_min": 1.0, "amplitude_quantiles": [0.1, 0.9]}
+    assert dict(s.diagnostics) == s.diagnostics.overrides()
+    assert s.diagnostics.dynamics().late_window == 0.5 and s.diagnostics.thresholds().hq_min == 1.0
+    assert s.diagnostics.dynamics().amplitude_quantiles == (0.1, 0.9)
+    assert parse_suite(BASE + "diagnostics: {}\n").diagnostics.overrides() == {}
+
+
+@pytest.mark.parametrize("block,path,msg", [
+    ("{nonsense: 1}", "diagnostics.nonsense", "unknown key"),
+    ("{min_points: 8.5}", "diagnostics.min_points", "valid integer"),
+    ("{hq_min: yes}", "diagnostics.hq_min", "valid number"),
+    ("{late_window: 2.0}", "diagnostics", "late_window must lie in (0, 1]"),
+    ("{amplitude_quantiles: [0.9]}", "diagnostics.amplitude_quantiles", "at least 2"),
+    ("[1]", "diagnostics", "valid dictionary"),
+])
+def test_bad_diagnostics_name_the_field_and_line(block, path, msg):
+    problems = problems_of(BASE + f"diagnostics: {block}\n")
+    assert (path, 9) in [(p.path, p.line) for p in problems], problems
+    assert any(msg in p.message for p in problems if p.path == path), problems
 
 
 def test_apply_overrides_records_and_clamps():
@@ -361,7 +432,8 @@ def test_cli_list():
 def test_null_dataset_params_mean_defaults():
     suite = parse_suite(BASE.replace("ring: {std: 0.02}", "ring:"))
     assert suite.datasets["ring"] is None
-    assert expand(suite)[0].dataset_params == {}
+    assert expand(suite)[0].to_dict()["dataset_params"] == {}
+    assert expand(suite)[0].dataset_params.std == 0.02  # the defaults
 
 
 def test_combo_datasets_restricts_expansion_and_is_validated():

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ganbench.suite import expand, parse_suite
-from ganbench.sweep import apply_to_spec, grid_size, parse_path
+from ganbench.sweep import Axis, Sweep, apply_to_spec, grid_size, parse_path
 from ganbench.yamlio import SuiteError
 
 BASE = """\
@@ -44,6 +44,17 @@ def problems(sweep_text: str) -> list[tuple[str, int | None, str]]:
     ("  optimizer.betas.0: {choice: [1.5]}\n", "sweep.optimizer.betas.0", "[0, 1)"),
     ("  samples: 3\n", "sweep", "at least one"),
     ("  optimizer.lr: {choice: [0.1]}\n  samples: 0\n", "sweep.samples", "1..10000"),
+    ("  optimizer.lr: {choice: [0.1]}\n  samples: true\n", "sweep.samples", "1..10000"),
+    ("  optimizer.lr: {choice: [0.1]}\n  seed: -1\n", "sweep.seed", "non-negative"),
+    ("  optimizer.lr: {loguniform: [1]}\n", "sweep.optimizer.lr", "takes [low, high]"),
+    ("  optimizer.lr: {grid: []}\n", "sweep.optimizer.lr", "non-empty list"),
+    ("  optimizer.lr: 0.1\n", "sweep.optimizer.lr", "a search space is one of"),
+    ("  remedies.ttur: {grid: [1]}\n", "sweep.remedies.ttur", "remedies.<remedy>.<param>"),
+    # a continuous space draws floats: an integer field cannot take them
+    ("  optimizer.batch_size: {uniform: [16, 64]}\n", "sweep.optimizer.batch_size", "valid integer"),
+    ("  n_critic: {uniform: [1, 5]}\n", "sweep.n_critic", "1..100"),
+    ("  model.generator.activation: {choice: [relu, nope]}\n", "sweep.model.generator.activation",
+     "unknown activation"),
 ])
 def test_bad_sweeps_name_the_field(text, path, fragment):
     found = problems(text)
@@ -64,6 +75,30 @@ def test_apply_to_spec_paths():
     assert applied == {"remedies.ttur.lr_d": False} and "ttur" not in out["remedies"]
     assert parse_path("optimizer.betas.0") == ["optimizer", "betas", 0]
     assert grid_size({"a": {"grid": [1, 2]}, "b": {"grid": [1, 2, 3]}, "c": {"choice": [1]}}) == 6
+
+
+def test_sweep_block_is_a_typed_model():
+    suite = parse_suite(BASE + "  optimizer.lr: {loguniform: [1.0e-4, 1.0e-2]}\n"
+                        "  optimizer.betas.0: {grid: [0.0, 0.5]}\n  n_critic: {randint: [1, 4]}\n"
+                        "  samples: 3\n")
+    sw = suite.sweep
+    assert isinstance(sw, Sweep) and (sw.samples, sw.seed) == (3, 0)
+    assert list(sw.axes) == ["optimizer.lr", "optimizer.betas.0", "n_critic"]  # suite order
+    assert sw.axes["optimizer.lr"] == Axis(space="loguniform", values=[1e-4, 1e-2])
+    assert sw.log_axes() == {"optimizer.lr": True, "optimizer.betas.0": False, "n_critic": False}
+    assert sw.grid_size() == grid_size(sw) == 2 and sw.trials_per_spec() == 6
+    assert sw.axes["n_critic"].endpoints() == [1, 3]
+    # the record of the sweep (what the manifest keeps) and its round trip
+    dump = sw.model_dump()
+    assert dump["axes"]["optimizer.lr"] == {"space": "loguniform", "values": [1e-4, 1e-2], "log": True}
+    assert Sweep.model_validate(dump) == sw
+    # the block as the suite wrote it, for callers that take it as a mapping
+    assert dict(sw) == {"samples": 3, "seed": 0, "optimizer.lr": {"loguniform": [1e-4, 1e-2]},
+                        "optimizer.betas.0": {"grid": [0.0, 0.5]}, "n_critic": {"randint": [1, 4]}}
+    assert sw.get("samples", 1) == 3 and sw.get("nope") is None
+    assert [k for k in sw if k not in ("samples", "seed")] == list(sw.axes)
+    assert grid_size(dict(sw)) == 2
+    assert parse_suite(BASE.replace("sweep:\n", "")).sweep is None
 
 
 def test_sweep_through_ray_with_4_samples(tmp_path):

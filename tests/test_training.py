@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -24,10 +24,7 @@ combos:
 
 
 def _spec(text: str, **combo):
-    spec = expand(parse_suite(text))[0]
-    for k, v in combo.items():
-        setattr(spec, k, v)
-    return spec
+    return dataclasses.replace(expand(parse_suite(text))[0], **combo)
 
 
 def _params(tr: Trainer) -> list[torch.Tensor]:
@@ -42,8 +39,7 @@ def test_seed_s_of_S_equals_single_seed_run(update):
     for _ in range(50):
         multi.step()
     for i, seed in enumerate(spec.seeds):
-        single_spec = copy.deepcopy(spec)
-        single_spec.seeds = [seed]
+        single_spec = dataclasses.replace(spec, seeds=[seed])
         single = Trainer(single_spec)
         for _ in range(50):
             single.step()
@@ -71,8 +67,7 @@ def test_two_thread_trial_with_parallel_noise_is_deterministic():
     """With 2 CPUs the noise is drawn on two threads (z 512 × batch 64 is large enough):
     repeated runs still give identical samples."""
     spec = _spec(RING.replace("z_dim: 16", "z_dim: 512"))
-    spec.cpus = 2
-    spec.budget = {**spec.budget, "steps": 20, "eval_every": 20}
+    spec = dataclasses.replace(spec, cpus=2, budget=spec.budget.model_copy(update={"steps": 20, "eval_every": 20}))
     before = torch.get_num_threads()
     try:
         a, b = train_trial(spec), train_trial(spec)

@@ -64,7 +64,11 @@ import json  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ganbench.suite import Fidelity
 
 #: suite extractor name → torch-fidelity registry name
 IMAGE_EXTRACTORS = {"digits": "ganbench-digits", "inception-v3-compat": "inception-v3-compat"}
@@ -88,8 +92,18 @@ def default_extractor(dataset: Any) -> str:
     return "digits" if getattr(dataset, "digits_per_sample", 0) else "inception-v3-compat"
 
 
-def resolve_extractor(cfg: dict[str, Any], dataset: Any) -> str:
-    name = cfg.get("extractor", "auto")
+def fidelity_settings(cfg: Fidelity | Mapping[str, Any] | None) -> Fidelity:
+    """The suite's ``fidelity`` block as its model (a mapping: the fields it sets over the
+    defaults, validated)."""
+    from ganbench.suite import Fidelity
+
+    if isinstance(cfg, Fidelity):
+        return cfg
+    return Fidelity.model_validate(dict(cfg or {}))
+
+
+def resolve_extractor(cfg: Fidelity | Mapping[str, Any], dataset: Any) -> str:
+    name = fidelity_settings(cfg).extractor
     return default_extractor(dataset) if name == "auto" else name
 
 
@@ -232,7 +246,7 @@ def fidelity_cache_root() -> Path:
 
 
 def calculate_image_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor: str,
-                            weights_path: str | None = None, cfg: dict[str, Any] | None = None,
+                            weights_path: str | None = None, cfg: Fidelity | Mapping[str, Any] | None = None,
                             cuda: bool = False, real_cache_name: str | None = None) -> dict[str, float]:
     """FID / KID / precision / recall of ``fake`` against ``real`` via
     ``torch_fidelity.calculate_metrics``.
@@ -252,7 +266,7 @@ def calculate_image_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor
     """
     import torch_fidelity
 
-    cfg = dict(cfg or {})
+    cfg = fidelity_settings(cfg)
     if extractor == "digits":
         register_digits_extractor()
     n = min(len(fake), len(real))
@@ -260,11 +274,11 @@ def calculate_image_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor
         input1=ImageTensors(fake, rgb=extractor != "digits"),
         input2=ImageTensors(real, rgb=extractor != "digits"),
         feature_extractor=IMAGE_EXTRACTORS[extractor],
-        fid=cfg.get("fid", True), kid=cfg.get("kid", True), prc=cfg.get("prc", True),
-        kid_subset_size=min(int(cfg.get("kid_subset_size", 1000)), n),
-        kid_subsets=int(cfg.get("kid_subsets", 100)),
-        prc_neighborhood=int(cfg.get("prc_neighborhood", 3)),
-        batch_size=int(cfg.get("batch_size", 256)),
+        fid=cfg.fid, kid=cfg.kid, prc=cfg.prc,
+        kid_subset_size=min(cfg.kid_subset_size, n),
+        kid_subsets=cfg.kid_subsets,
+        prc_neighborhood=cfg.prc_neighborhood,
+        batch_size=cfg.batch_size,
         cuda=bool(cuda), save_cpu_ram=True, verbose=False, rng_seed=FIDELITY_RNG_SEED,
         cache=real_cache_name is not None, cache_root=str(fidelity_cache_root()),
     )
@@ -287,13 +301,14 @@ class ImageFidelity:
         cuda: run the extractor on the GPU.
     """
 
-    def __init__(self, dataset: Any, dataset_key: dict[str, Any], cfg: dict[str, Any], cuda: bool = False):
+    def __init__(self, dataset: Any, dataset_key: dict[str, Any], cfg: Fidelity | Mapping[str, Any],
+                 cuda: bool = False):
         self.dataset = dataset
-        self.cfg = dict(cfg)
+        self.cfg = fidelity_settings(cfg)
         self.cuda = cuda
         self.extractor = resolve_extractor(self.cfg, dataset)
-        self.n = int(self.cfg.get("samples", 2000))
-        path = self.cfg.get("feature_extractor_weights_path")
+        self.n = self.cfg.samples
+        path = self.cfg.feature_extractor_weights_path
         if self.extractor == "inception-v3-compat":
             self.weights_path: str | None = inception_weights(path)
         else:
@@ -333,23 +348,25 @@ def _classifier_version() -> int:
     return VERSION
 
 
-def describe_fidelity(cfg: dict[str, Any], dataset: Any, weights_path: str | None = None) -> dict[str, Any]:
+def describe_fidelity(cfg: Fidelity | Mapping[str, Any], dataset: Any,
+                      weights_path: str | None = None) -> dict[str, Any]:
     """The FID/KID/PR protocol of one dataset, as the manifest and the report record it."""
     import torch_fidelity
 
+    cfg = fidelity_settings(cfg)
     extractor = resolve_extractor(cfg, dataset)
     if extractor == "digits":
         features = f"digit classifier penultimate layer, 128 x {dataset.shape[0]} channel(s)"
-        weights = weights_path or cfg.get("feature_extractor_weights_path") or "cached digit classifier"
+        weights = weights_path or cfg.feature_extractor_weights_path or "cached digit classifier"
     else:
         features = "inception-v3-compat pool3 (2048), images upsampled to 299 px, grey repeated to RGB"
-        weights = (weights_path or cfg.get("feature_extractor_weights_path")
+        weights = (weights_path or cfg.feature_extractor_weights_path
                    or os.environ.get(INCEPTION_WEIGHTS_ENV) or "torch hub cache / download")
-    metrics = [m for m in ("fid", "kid", "prc") if cfg.get(m, True)]
+    metrics = [m for m in ("fid", "kid", "prc") if getattr(cfg, m)]
     return {"extractor": extractor, "features": features, "weights": str(weights),
-            "metrics": metrics, "samples_generated": int(cfg.get("samples", 2000)),
-            "samples_real": int(cfg.get("samples", 2000)), "real_seed": REAL_IMAGES_SEED,
-            "kid_subset_size": int(cfg.get("kid_subset_size", 1000)),
-            "kid_subsets": int(cfg.get("kid_subsets", 100)),
-            "prc_neighborhood": int(cfg.get("prc_neighborhood", 3)),
-            "eval_every": cfg.get("eval_every"), "torch_fidelity": torch_fidelity.__version__}
+            "metrics": metrics, "samples_generated": cfg.samples,
+            "samples_real": cfg.samples, "real_seed": REAL_IMAGES_SEED,
+            "kid_subset_size": cfg.kid_subset_size,
+            "kid_subsets": cfg.kid_subsets,
+            "prc_neighborhood": cfg.prc_neighborhood,
+            "eval_every": cfg.eval_every, "torch_fidelity": torch_fidelity.__version__}

@@ -4,7 +4,7 @@ MLPs on flattened pixels. A new data modality registers its builder here (one fu
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from torch import nn
 
@@ -12,32 +12,36 @@ from ganbench.nets.activations import ACTIVATIONS
 from ganbench.nets.mlp import DiracDiscriminator, DiracGenerator, SeededMLP
 from ganbench.registry import Registry
 
-#: ``builder(model_cfg, dataset, seeds, build) -> (G, D, z_dim)``
+if TYPE_CHECKING:  # pragma: no cover
+    from ganbench.suite import Model
+
+#: ``builder(model, dataset, seeds, build) -> (G, D, z_dim)``; ``model`` is the trial's
+#: :class:`ganbench.suite.Model`
 NET_BUILDERS: Registry[Callable[..., tuple[nn.Module, nn.Module, int]]] = Registry("network builder")
 
 
 @NET_BUILDERS.register("toy2d", "seed-axis MLP generator and discriminator")
-def build_mlp(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
-    act_g = ACTIVATIONS.get(model["generator"].get("activation") or model["activation"])
-    act_d = ACTIVATIONS.get(model["discriminator"].get("activation") or model["activation"])
-    z_dim = int(model["generator"]["z_dim"])
+def build_mlp(model: Model, dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
+    act_g = ACTIVATIONS.get(model.generator.activation or model.activation)
+    act_d = ACTIVATIONS.get(model.discriminator.activation or model.activation)
+    z_dim = model.generator.z_dim
     dim = dataset.dim
-    G = SeededMLP([z_dim, *model["generator"]["hidden"], dim], act_g, seeds, "g_init")
-    D = SeededMLP([dim * build.d_input_multiplier, *model["discriminator"]["hidden"], 1],
+    G = SeededMLP([z_dim, *model.generator.hidden, dim], act_g, seeds, "g_init")
+    D = SeededMLP([dim * build.d_input_multiplier, *model.discriminator.hidden, 1],
                   act_d, seeds, "d_init", head_extra=build.d_head_extra)
     return G, D, z_dim
 
 
 @NET_BUILDERS.register("dirac", "Dirac-GAN: G emits θ, D(x) = ψ·x")
-def build_dirac(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
+def build_dirac(model: Model, dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
     p = dataset.params
     return DiracGenerator(len(seeds), p.theta0), DiracDiscriminator(len(seeds), p.psi0), 1
 
 
 @NET_BUILDERS.register("image", "DCGAN-style seed-axis conv G and D (model.kind conv, the default for images) "
                                 "or seed-axis MLPs on the flattened pixels (model.kind mlp)")
-def build_image(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
-    if model.get("kind", "auto") == "mlp":
+def build_image(model: Model, dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
+    if model.kind == "mlp":
         return build_mlp(model, dataset, seeds, build)
     from ganbench.nets.conv import build_conv
 

@@ -35,13 +35,16 @@ float-noise gradient would only make it drift).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ganbench.nets.mlp import stream_seed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ganbench.suite import Model
 
 Tensor = torch.Tensor
 INIT_STD = 0.02
@@ -252,13 +255,8 @@ class SeededConvDiscriminator(_SeededConvNet):
         return torch.baddbmm(self.bias(self.n), f, self.weight(self.n))
 
 
-#: defaults of the suite's ``model.conv`` block (see :class:`ganbench.suite.ConvSpec`)
-CONV_DEFAULTS: dict[str, Any] = {"width_g": 64, "width_d": 64, "batchnorm_g": True,
-                                 "activation_g": "relu", "activation_d": "leaky_relu"}
-
-
-def build_conv(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
-    """G and D for an image dataset from the suite's model block.
+def build_conv(model: Model, dataset: Any, seeds: list[int], build: Any) -> tuple[nn.Module, nn.Module, int]:
+    """G and D for an image dataset from the trial's :class:`ganbench.suite.Model`.
 
     Activations: ``generator.activation`` / ``discriminator.activation`` when set, else
     ``conv.activation_g`` / ``conv.activation_d`` (DCGAN: relu / leaky_relu). ``model.activation``
@@ -266,12 +264,11 @@ def build_conv(model: dict[str, Any], dataset: Any, seeds: list[int], build: Any
     """
     from ganbench.nets.activations import ACTIVATIONS
 
-    conv = {**CONV_DEFAULTS, **(model.get("conv") or {})}
-    act_g = ACTIVATIONS.get(model["generator"].get("activation") or conv["activation_g"])
-    act_d = ACTIVATIONS.get(model["discriminator"].get("activation") or conv["activation_d"])
-    z_dim = int(model["generator"]["z_dim"])
-    G = SeededConvGenerator(z_dim, dataset.shape, int(conv["width_g"]), seeds, act_g,
-                            batchnorm=bool(conv["batchnorm_g"]))
-    D = SeededConvDiscriminator(dataset.shape, int(conv["width_d"]), seeds, act_d,
+    conv = model.conv
+    act_g = ACTIVATIONS.get(model.generator.activation or conv.activation_g)
+    act_d = ACTIVATIONS.get(model.discriminator.activation or conv.activation_d)
+    z_dim = model.generator.z_dim
+    G = SeededConvGenerator(z_dim, dataset.shape, conv.width_g, seeds, act_g, batchnorm=conv.batchnorm_g)
+    D = SeededConvDiscriminator(dataset.shape, conv.width_d, seeds, act_d,
                                 in_multiplier=build.d_input_multiplier, head_extra=build.d_head_extra)
     return G, D, z_dim
