@@ -39,7 +39,7 @@ EVALUATORS: Registry[type[Evaluator]] = Registry("evaluator")
 EVALUATORS.add("dirac", Evaluator, "no sample metrics: θ, ψ and the distance are probed every step")
 
 
-@EVALUATORS.register("toy2d", "mode coverage (DESIGN §4) and the Fréchet distance of fitted Gaussians")
+@EVALUATORS.register("toy2d", "mode coverage and the Fréchet distance of fitted Gaussians")
 class ToyEvaluator(Evaluator):
     """Toy 2-D: coverage metrics, the HQ mode histogram and the toy Fréchet distance."""
 

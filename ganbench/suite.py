@@ -1,7 +1,7 @@
 """The suite: a strict pydantic schema, line-aware loading, compatibility checks, grid
 expansion into :class:`TrialSpec` s, and the suite hash.
 
-A suite states only deltas from the defaults below (the format of DESIGN §3). Every
+A suite states only deltas from the defaults below (the format in README.md). Every
 problem is reported as ``field.path (line N): message``; see :func:`load_suite`.
 """
 
@@ -122,7 +122,7 @@ class Resources(Strict):
 
 
 class Evaluation(Strict):
-    """Toy evaluation protocol (DESIGN §4)."""
+    """Toy evaluation protocol (docs/architecture.md §4)."""
 
     hq_std: float = Field(3.0, gt=0, description="a sample is high quality within hq_std·std of its mode")
     min_count: int = Field(1, gt=0, description="high-quality samples a mode needs to count as covered")

@@ -8,11 +8,7 @@ fake batch is reused for the G step, as in the PyTorch DCGAN tutorial), a per-sa
 critic sees the real and the fake batch in one pass, a one-hidden-layer ReLU critic runs as
 one fused kernel (:mod:`ganbench.nets.fused_critic`) unless a remedy needs its second
 derivatives, the optimisers are the fused kernels,
-and probes read the device only every ``log_every`` steps. What each of these bought is
-measured in ``make bench`` (BENCHMARKS.md). Two things measured and not kept: a hand-written
-forward/backward for the plain ring step (no autograd; 564–577 vs 639–668 seed-steps/s at
-S = 8, i.e. slower: autograd's own overhead is small here) and ``torch.compile`` of G and D
-(no faster once its ~12 s compile is counted).
+and probes read the device only every ``log_every`` steps (``make bench`` measures each).
 
 Probes (every ``log_every`` steps and at every evaluation) record per seed: D and G loss,
 the L2 norm of ∂L_G/∂θ_G and ∂L_D/∂θ_D in total and per layer (the gradients of the

@@ -1,4 +1,4 @@
-"""Tests for ganbench.data.toy samplers and ganbench.nets.mlp (DESIGN.md §4 datasets, §5 seed axis)."""
+"""Tests for ganbench.data.toy samplers and ganbench.nets.mlp."""
 
 from __future__ import annotations
 

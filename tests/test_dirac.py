@@ -1,5 +1,5 @@
 """The Dirac-GAN (Mescheder et al. 2018) through the real training loop, against the paper's
-vector field (DESIGN.md §4).
+vector field.
 
 Paper convention: L(θ, ψ) = f(ψθ) + f(0), f(t) = -log(1 + e^(-t)), f'(t) = 1/(1 + e^t);
 G minimises L, D maximises it. Plain gradient steps of size h:

@@ -218,7 +218,7 @@ def conv_spec(remedies: str = "{}", loss: str = "non_saturating", n_critic: int 
 @pytest.mark.parametrize("remedies", ["{}", "{packing: {k: 2}}", "{minibatch_discrimination: {}}",
                                       "{spectral_norm: {generator: true}}", "{unrolled: {steps: 2}}"])
 def test_conv_seed_s_of_S_equals_single_seed_run(remedies):
-    """DESIGN §5 for conv nets. In float64, so that a real leak between seeds (not float32
+    """Seed axis for conv nets. In float64, so that a real leak between seeds (not float32
     rounding, which Adam amplifies) is what the tolerance would catch."""
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)

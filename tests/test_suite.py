@@ -1,5 +1,5 @@
 """Tests for ganbench.suite / ganbench.yamlio / ganbench.compat and the CLI's suite handling
-(DESIGN.md §3: unknown keys, wrong types, unknown names and senseless combinations are errors
+(unknown keys, wrong types, unknown names and senseless combinations are errors
 that name the field and its line)."""
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def _params(tr: Trainer) -> list[torch.Tensor]:
 
 @pytest.mark.parametrize("update", ["alternating", "simultaneous"])
 def test_seed_s_of_S_equals_single_seed_run(update):
-    """DESIGN §5: seed s of an S-seed trial equals a 1-seed trial with seed s (50 steps)."""
+    """Seed axis: seed s of an S-seed trial equals a 1-seed trial with seed s (50 steps)."""
     spec = _spec(RING, update=update)
     multi = Trainer(spec)
     for _ in range(50):

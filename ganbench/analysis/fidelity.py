@@ -32,14 +32,6 @@ def frechet_distance(stats_a: dict[str, np.ndarray], stats_b: dict[str, np.ndarr
     return float(fid_statistics_to_metric(stats_a, stats_b, verbose=False)[KEY_METRIC_FID])
 
 
-def toy_frechet(real: np.ndarray, fake: np.ndarray) -> float:
-    """Fréchet distance of Gaussians fitted to ``real`` and ``fake`` (NaN if fake is not finite)."""
-    fake = np.asarray(fake, dtype=np.float64)
-    if not np.isfinite(fake).all() or len(fake) < 2:
-        return float("nan")
-    return frechet_distance(gaussian_statistics(real), gaussian_statistics(fake))
-
-
 # =============================================================================================
 # Images: FID / KID / precision-recall through torch_fidelity.calculate_metrics
 # =============================================================================================

@@ -2,7 +2,7 @@
 
 **Pixel convention (the one place it is defined).** Images rest in memory as ``uint8`` values
 ``v ∈ {0, …, 255}`` with shape ``[C, H, W]``. Networks see them flattened channel-major as
-``[C·H·W]`` vectors (batches ``[S, B, C·H·W]``, the toy seed-axis convention of DESIGN §5) and
+``[C·H·W]`` vectors (batches ``[S, B, C·H·W]``, the toy seed-axis convention) and
 scaled to ``[-1, 1]`` by ``x = v / 127.5 − 1`` (:func:`to_model`). Generated samples go back with
 ``v = round((clamp(x, −1, 1) + 1) · 127.5)`` (:func:`to_uint8`; NaN becomes 0), which is what the
 digit classifier and torch-fidelity (``uint8 [B, C, H, W]``) receive. The conv generator ends in

@@ -1,6 +1,6 @@
 """Toy datasets: the 8-Gaussian ring, the 25-Gaussian grid and the 1-D Dirac-GAN.
 
-Every sampler exposes its mode centres and std, which the coverage metrics use (DESIGN §4).
+Every sampler exposes its mode centres and std, which the coverage metrics use.
 Sampling uses one ``torch.Generator`` per seed, so seed ``s`` of an S-seed trial sees
 exactly the data stream of a 1-seed trial with seed ``s``.
 """

@@ -1,6 +1,6 @@
 """DCGAN-style convolutional generator and discriminator with a leading seed axis.
 
-**Seed axis (DESIGN §5).** Batches are flattened images ``[S, B, C·H·W]`` (channel-major; the
+**Seed axis (docs/architecture.md, seed axis).** Batches are flattened images ``[S, B, C·H·W]`` (channel-major; the
 pixel convention of :mod:`ganbench.data.images`), exactly like the toy networks, so the trainer,
 packing, penalties, instance noise and unrolling treat images like any other vector.
 Parameters carry the seed axis: a conv weight is ``[S, C_out, C_in, k, k]``. Inside, the S

@@ -1,4 +1,4 @@
-"""Toy MLP generator and discriminator with a leading seed axis (DESIGN §5).
+"""Toy MLP generator and discriminator with a leading seed axis (docs/architecture.md, seed axis).
 
 Parameters are ``[S, fan_in, fan_out]`` weights and ``[S, 1, fan_out]`` biases, batches are
 ``[S, B, features]``, and each layer is one :func:`~ganbench.nets.seed_linear.seed_linear`

@@ -17,8 +17,8 @@ of the hooks within one training step (see :mod:`ganbench.training`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict
@@ -56,7 +56,6 @@ class Build:
     d_head_extra: int = 0
     real_target: float = 1.0
     is_dirac: bool = False
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 class Remedy:
@@ -68,10 +67,6 @@ class Remedy:
 
     def __init__(self, params: RemedyParams):
         self.params = params
-
-    def describe(self) -> dict[str, Any]:
-        """Settings as recorded in the report."""
-        return self.params.model_dump()
 
     # hooks (no-ops by default) -------------------------------------------------------
     def configure(self, build: Build) -> None:
