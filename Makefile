@@ -8,7 +8,7 @@ export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
 export TORCH_HOME   ?= $(CURDIR)/.cache/torch
 export GANBENCH_CACHE ?= $(CURDIR)/.cache/ganbench
 
-.PHONY: install test demo bench clean
+.PHONY: install test test-fast demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ install: $(BIN)/python
 
 test:
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# unit tests only (tests/unit, without the few marked integration): no Ray, no browser
+test-fast:
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not integration" tests/unit
 
 demo:
 	$(BIN)/ganbench run suites/smoke.yaml

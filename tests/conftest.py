@@ -33,6 +33,14 @@ combos:
 """
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests under tests/integration/ (Ray, resume, cluster, browser, load) are marked
+    ``integration``; ``make test-fast`` runs the rest."""
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture
 def tiny_suite_text() -> str:
     return TINY_SUITE

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import TINY_SUITE
+from tests.conftest import TINY_SUITE
 
 RAY = Path(sys.executable).with_name("ray")
 QUIET = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AIR_NEW_OUTPUT": "0"}

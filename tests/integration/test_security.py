@@ -5,6 +5,7 @@ reports."""
 from __future__ import annotations
 
 import ast
+import subprocess
 import json
 import re
 import shutil
@@ -21,8 +22,8 @@ from ganbench.pipeline import default_run_dir
 from ganbench.report import diagnosis
 from ganbench.suite import load_suite, parse_suite
 from ganbench.yamlio import MAX_BYTES, SuiteError, load_yaml
-from test_cluster import ganbench as run_cli
-from test_cluster import kill_ray, ray_env
+from tests.integration.test_cluster import ganbench as run_cli
+from tests.integration.test_cluster import kill_ray, ray_env
 
 XSS = '<script>alert(1)</script>'
 DESCRIPTION = f'Hostile {XSS} "double" \'single\' & <b>bold</b>'
@@ -345,7 +346,24 @@ def test_no_suite_value_reaches_a_shell():
     assert [getattr(a, "value", None) for a in argv.elts] == ["git", "-C", None, "rev-parse", "HEAD"]
     assert ast.unparse(argv.elts[2]) == "str(root)"
     assert _kw(call, "shell") in (None, False)
-    assert "root = Path(ganbench.__file__)" in src  # the one variable: the package's own folder
+
+
+def test_git_commit_runs_git_on_the_package_folder_only(monkeypatch):
+    # behaviour, not source text: the one subprocess of the manifest runs git, without a shell,
+    # on the package's own checkout and nothing else
+    from ganbench import manifest
+
+    seen = []
+
+    def fake_run(argv, **kw):
+        seen.append((argv, kw))
+        return subprocess.CompletedProcess(argv, 0, stdout="abc123\n", stderr="")
+
+    monkeypatch.setattr(manifest.subprocess, "run", fake_run)
+    assert manifest.git_commit() == "abc123"
+    (argv, kw), = seen
+    assert argv == ["git", "-C", str(PACKAGE.parent), "rev-parse", "HEAD"]
+    assert not kw.get("shell")
 
 
 def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
@@ -357,8 +375,33 @@ def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
         assert isinstance(argv, ast.List)
         assert ast.unparse(argv.elts[0]) == "cc"  # $CC or "cc": the user's own compiler setting
         assert _kw(call, "shell") in (None, False)
-    # the one source path: a file of the package itself, named by the caller (never a suite)
-    assert 'source = HERE / f"{name}.c"' in src and "HERE = Path(__file__).parent" in src
     from ganbench import kernels
 
     assert {p.name for p in kernels.HERE.glob("*.c")} == {"noise_kernel.c", "critic_kernel.c"}
+
+
+def test_kernel_build_compiles_only_the_package_source(monkeypatch, tmp_path):
+    # behaviour, not source text: building a kernel runs the compiler, without a shell, on the
+    # package's own .c file and writes only into the kernel cache
+    from ganbench import kernels
+
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", "cc")
+    builds = []
+
+    def fake_run(argv, **kw):
+        assert not kw.get("shell")
+        if "-" not in argv:  # the build (flag probes read their program from stdin, "-")
+            builds.append(list(argv))
+            raise subprocess.CalledProcessError(1, argv)  # stop before loading a library
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(kernels.subprocess, "run", fake_run)
+    kernels._flags.cache_clear()
+    with pytest.raises(subprocess.CalledProcessError):
+        kernels._compile("noise_kernel")
+    kernels._flags.cache_clear()
+    (argv,) = builds
+    assert argv[0] == "cc" and argv[-1] == str(PACKAGE / "noise_kernel.c")
+    out = Path(argv[argv.index("-o") + 1])
+    assert tmp_path in out.parents

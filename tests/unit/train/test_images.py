@@ -344,6 +344,7 @@ combos:
 """
 
 
+@pytest.mark.integration
 def test_image_run_through_ray(tmp_path_factory):
     root = tmp_path_factory.mktemp("img")  # short: Ray's socket paths must stay < 108 bytes
     suite = root / "images.yaml"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_SUITE
+from tests.conftest import TINY_SUITE
 
 SUITE = TINY_SUITE + """\
   boom: {loss: least_squares, optimizer: {name: sgd, lr: 5.0}}

@@ -101,6 +101,7 @@ def test_sweep_block_is_a_typed_model():
     assert parse_suite(BASE.replace("sweep:\n", "")).sweep is None
 
 
+@pytest.mark.integration
 def test_sweep_through_ray_with_4_samples(tmp_path):
     suite = tmp_path / "sw.yaml"
     suite.write_text(BASE + "  optimizer.lr: {loguniform: [1.0e-4, 1.0e-2]}\n"

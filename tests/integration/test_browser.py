@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ganbench.pipeline import report_run
-from test_report import _write_run, _write_sweep_run
+from tests.unit.report.test_report import _write_run, _write_sweep_run
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and Path(p).exists()),
                 None)

@@ -17,7 +17,7 @@ import pytest
 
 from ganbench import runner  # noqa: F401  (sets the quiet Ray environment before `import ray`)
 from ganbench.ray_compat import CHECKED_RAY_VERSIONS, RayCompatError, set_tuner_callbacks
-from test_cluster import ray_tmpdir  # noqa: F401 (fixture)
+from tests.integration.test_cluster import ray_tmpdir  # noqa: F401 (fixture)
 
 import ray  # noqa: E402
 from ray import tune  # noqa: E402

@@ -19,7 +19,7 @@ from ganbench.suite import (Budget, Evaluation, Fidelity, Model, Optimizer, Suit
                             expand, load_suite, parse_suite, suite_hash)
 from ganbench.yamlio import SuiteError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SHIPPED_SUITES = sorted((REPO / "suites").glob("*.yaml"))
 
 # A small valid suite. Line numbers matter for the cases below:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_cluster import ganbench, kill_ray, ray_env, ray_pids, ray_tmpdir  # noqa: F401 (fixture)
+from tests.integration.test_cluster import ganbench, kill_ray, ray_env, ray_pids, ray_tmpdir  # noqa: F401 (fixture)
 
 # 4 trials of 2 seeds on 2 cores: when the first trial finishes, at least two have not.
 SUITE = """\

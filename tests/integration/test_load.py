@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from test_cluster import kill_ray, ray_env, ray_tmpdir  # noqa: F401 (fixture)
+from tests.integration.test_cluster import kill_ray, ray_env, ray_tmpdir  # noqa: F401 (fixture)
 
 N_TRIALS = 200
 SUITE = """\

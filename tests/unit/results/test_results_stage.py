@@ -16,9 +16,9 @@ from ganbench.results import catalog
 from ganbench.results.stage import (RESULT_FILES, compute_results, design_table, load_results,
                                     results_stage)
 
-import test_report as fixture  # the synthetic run folder of the report tests
+from tests.unit.report import test_report as fixture  # the synthetic run folder of the report tests
 
-SUITES = Path(__file__).resolve().parent.parent / "suites"
+SUITES = Path(__file__).resolve().parents[3] / "suites"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_results_are_deterministic(run):
 
 def test_report_package_computes_nothing():
     # the report renders: it never imports the statistics or the diagnosis rules to compute
-    root = Path(__file__).resolve().parent.parent / "ganbench" / "report"
+    root = Path(__file__).resolve().parents[3] / "ganbench" / "report"
     text = "\n".join(p.read_text() for p in root.glob("*.py"))
     for forbidden in ("compare_to_baseline", "summarize(", "diagnose_frame", "diagnose_tables",
                       "verdict_rates(", "inspect.getsource", "inspect.getdoc", "load_yaml"):
