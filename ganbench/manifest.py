@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import ganbench
 from ganbench import io
+from ganbench.analysis.diagnose import describe_rules
+from ganbench.diagnostics import diagnostics_config
 from ganbench.suite import Suite, resolved_combo, suite_hash
 
 PACKAGES = ["torch", "torchvision", "torch-fidelity", "ray", "numpy", "pandas", "pyarrow",
@@ -132,8 +134,6 @@ def protocol(suite: Suite) -> dict[str, Any]:
 
 
 def _diagnostics(suite: Suite) -> dict[str, Any]:
-    from ganbench.analysis.diagnose import describe_rules, diagnostics_config
-
     dyn, diag = diagnostics_config(suite.diagnostics)
     return {"overrides": dict(suite.diagnostics or {}), "dynamics": dyn.to_dict(),
             "thresholds": diag.to_dict(), "rules": describe_rules(diag)}

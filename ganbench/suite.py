@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from ganbench.analysis.diagnose import DiagnoseConfig, DynamicsConfig, diagnostics_config
+from ganbench.diagnostics import DiagnoseConfig, DynamicsConfig, diagnostics_config
 from ganbench.data.toy import DATASETS
 from ganbench.data.toy import Params as DatasetParams
 from ganbench.nets.activations import ACTIVATIONS
@@ -152,7 +152,7 @@ class Fidelity(Strict):
 class _DiagnosticsBase(Strict):
     """The suite's ``diagnostics:`` block: overrides of the dynamics settings
     (:class:`~ganbench.analysis.dynamics.DynamicsConfig`) and the verdict thresholds
-    (:class:`~ganbench.analysis.diagnose.DiagnoseConfig`) in one flat mapping.
+    (:class:`~ganbench.diagnostics.DiagnoseConfig`) in one flat mapping.
 
     The fields are those of the two dataclasses (generated from them, so they cannot drift);
     the dataclasses' own range checks run on validation. ``overrides()`` is what the suite set;

@@ -43,7 +43,8 @@ metric, value, threshold, comparison). The rules, with the defaults of :class:`D
 
 Every rule reports an outcome (:class:`RuleOutcome`: ``fired``, ``passed`` or ``not_judged``);
 :func:`verdict_table` writes them as a long table. The thresholds and the reasons for their
-values are data (:data:`THRESHOLDS`), overridable from the suite's ``diagnostics:`` block.
+values are data (:data:`ganbench.diagnostics.THRESHOLDS`), overridable from the suite's
+``diagnostics:`` block.
 
 :func:`diagnose_frame` adds the dynamics columns (:mod:`ganbench.analysis.dynamics`), a
 ``verdicts`` column (``;``-separated names, e.g. ``"mode_collapse;vanishing_gradients"``) and an
@@ -53,14 +54,30 @@ values are data (:data:`THRESHOLDS`), overridable from the suite's ``diagnostics
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ganbench.objectives import LOSSES
-from ganbench.analysis.dynamics import DynamicsConfig, frame_dynamics, reject_unknown_keys
+from ganbench.analysis.dynamics import frame_dynamics
+from ganbench.diagnostics import (  # noqa: F401 (re-exported: the settings the rules apply)
+    COLLAPSE_CELL_FRACTION,
+    COLLAPSE_MIN_CELLS,
+    D_FAKE_SATURATED,
+    DIRAC_DIST_MAX,
+    DIRAC_SLOPE_MIN,
+    GRAD_DECAY_MAX,
+    HOP_MAX,
+    HQ_MIN,
+    LOSS_REL_AMPLITUDE_MAX,
+    PARTIAL_MISS_FRACTION,
+    THRESHOLDS,
+    DiagnoseConfig,
+    DynamicsConfig,
+    diagnostics_config,
+)
 
 __all__ = [
     "COLLAPSE_MIN_CELLS", "COLLAPSE_CELL_FRACTION", "HQ_MIN", "HOP_MAX", "LOSS_REL_AMPLITUDE_MAX",
@@ -70,58 +87,6 @@ __all__ = [
     "partial_cap", "judge", "diagnose", "format_verdicts", "format_evidence", "diagnose_frame",
     "verdict_table", "describe_rules",
 ]
-
-#: Each verdict threshold: its default and the reason for that value. :class:`DiagnoseConfig`
-#: takes its defaults from here and the report's Methods section renders the reasons.
-THRESHOLDS: dict[str, tuple[float, str]] = {
-    "collapse_min_cells": (2, "collapse is \"the mass sits in one or two cells\", so at least 2 "
-                              "cells always count"),
-    "collapse_cell_fraction": (0.25, "mass in at most a quarter of the K cells counts as collapse "
-                                     "(2 of the ring's 8, 6 of the grid's 25); a diffuse generator "
-                                     "occupies at least ~75% of the cells and a successful one all "
-                                     "of them, so the quarter leaves a wide margin on both sides"),
-    "partial_miss_fraction": (0.25, "partial collapse: a sharp generator (HQ share >= hq_min) that "
-                                    "misses at least this share of the modes (ring: covers <= 6 "
-                                    "of 8; grid: <= 18 of 25). A sharp generator spreading 2,500 "
-                                    "samples over all K modes misses none by chance, so every "
-                                    "missing mode is the generator's. On images the same share "
-                                    "is taken of the modes the real data reaches at the same "
-                                    "sample count, and of its effective mode count K·exp(-KL)"),
-    "hq_min": (0.5, "\"mostly high quality\": at least half the samples within 3 std of a "
-                    "centre; diffuse runs sit near 0% and converged runs above 80%"),
-    "hop_max": (0.3, "mean total variation between successive cell histograms above which the "
-                     "generator hops between modes; multinomial noise alone gives TV ~ 0.03 "
-                     "(2,500 samples, 8 cells); 0.3 means on average 30% of the mass moved cell "
-                     "between evaluations"),
-    "loss_rel_amplitude_max": (0.5, "D-loss oscillation (half the 5-95% range of the detrended "
-                                    "loss) relative to its mean above which D repeatedly swings "
-                                    "between winning and losing; called oscillation only with a "
-                                    "dominant period significant against a red-noise (AR(1)) null"),
-    "dirac_dist_max": (0.1, "Dirac-GAN final distance to the equilibrium above which it is not "
-                            "reached: runs start at sqrt(2); instance noise settles at a noise "
-                            "floor of 0.03-0.07, R1 below 1e-5, unregularised and WGAN-clip runs "
-                            "stay at 0.15-3.1 after 500 steps"),
-    "dirac_slope_min": (5e-3, "Dirac-GAN: the log-distance must fall faster than this per step "
-                              "(last half) to count as still converging; R1 shrinks at "
-                              "0.025-0.14 per step, unregularised and WGAN runs change by at "
-                              "most 1.3e-3 per step"),
-    "grad_decay_max": (-3.0, "G's gradient norm fell at least 1000-fold (log10 late/early "
-                             "median); minimax on a saturated D falls ~4 orders, ordinary "
-                             "training drifts by less than one"),
-    "d_fake_saturated": (0.05, "D(fake) late mean below which D is saturated (cross-entropy "
-                               "losses): D is more than 95% sure every fake is fake; an "
-                               "undecided D sits at 0.5"),
-}
-COLLAPSE_MIN_CELLS = int(THRESHOLDS["collapse_min_cells"][0])
-COLLAPSE_CELL_FRACTION = THRESHOLDS["collapse_cell_fraction"][0]
-PARTIAL_MISS_FRACTION = THRESHOLDS["partial_miss_fraction"][0]
-HQ_MIN = THRESHOLDS["hq_min"][0]
-HOP_MAX = THRESHOLDS["hop_max"][0]
-LOSS_REL_AMPLITUDE_MAX = THRESHOLDS["loss_rel_amplitude_max"][0]
-DIRAC_DIST_MAX = THRESHOLDS["dirac_dist_max"][0]
-DIRAC_SLOPE_MIN = THRESHOLDS["dirac_slope_min"][0]
-GRAD_DECAY_MAX = THRESHOLDS["grad_decay_max"][0]
-D_FAKE_SATURATED = THRESHOLDS["d_fake_saturated"][0]
 
 #: Every verdict name, in reporting order.
 VERDICTS = ("diverged", "mode_collapse", "non_convergence", "vanishing_gradients", "healthy")
@@ -157,61 +122,6 @@ class Verdict:
 
     def __str__(self) -> str:
         return f"{self.name}: " + "; ".join(str(e) for e in self.evidence) if self.evidence else self.name
-
-
-@dataclass(frozen=True)
-class DiagnoseConfig:
-    """Verdict thresholds (defaults: the module constants; see their comments)."""
-
-    collapse_min_cells: int = COLLAPSE_MIN_CELLS
-    collapse_cell_fraction: float = COLLAPSE_CELL_FRACTION
-    partial_miss_fraction: float = PARTIAL_MISS_FRACTION
-    hq_min: float = HQ_MIN
-    hop_max: float = HOP_MAX
-    loss_rel_amplitude_max: float = LOSS_REL_AMPLITUDE_MAX
-    dirac_dist_max: float = DIRAC_DIST_MAX
-    dirac_slope_min: float = DIRAC_SLOPE_MIN
-    grad_decay_max: float = GRAD_DECAY_MAX
-    d_fake_saturated: float = D_FAKE_SATURATED
-
-    def __post_init__(self) -> None:
-        if self.collapse_min_cells < 0 or not 0.0 <= self.collapse_cell_fraction <= 1.0:
-            raise ValueError("collapse_min_cells must be >= 0 and collapse_cell_fraction in [0, 1]")
-        if not 0.0 < self.partial_miss_fraction < 1.0:
-            raise ValueError("partial_miss_fraction must lie in (0, 1)")
-        if not 0.0 <= self.hq_min <= 1.0 or not 0.0 <= self.hop_max <= 1.0:
-            raise ValueError("hq_min and hop_max must lie in [0, 1]")
-        if self.dirac_dist_max < 0 or self.dirac_slope_min < 0 or self.loss_rel_amplitude_max < 0:
-            raise ValueError("dirac_dist_max, dirac_slope_min and loss_rel_amplitude_max must be >= 0")
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "DiagnoseConfig":
-        """Defaults overridden by ``d``; raises ValueError naming unknown keys."""
-        d = dict(d or {})
-        reject_unknown_keys(cls, d)
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def diagnostics_config(d: Mapping[str, Any] | None) -> tuple[DynamicsConfig, DiagnoseConfig]:
-    """Split one flat ``diagnostics:`` block into the dynamics and the verdict settings.
-
-    Each key goes to whichever of :class:`DynamicsConfig` / :class:`DiagnoseConfig` has it.
-
-    Raises:
-        ValueError: naming every key that neither knows.
-    """
-    d = dict(d or {})
-    dyn_names = {f.name for f in fields(DynamicsConfig)}
-    diag_names = {f.name for f in fields(DiagnoseConfig)}
-    unknown = sorted(set(d) - dyn_names - diag_names)
-    if unknown:
-        raise ValueError(f"unknown diagnostics key(s): {', '.join(unknown)} "
-                         f"(known: {', '.join(sorted(dyn_names | diag_names))})")
-    return (DynamicsConfig.from_dict({k: v for k, v in d.items() if k in dyn_names}),
-            DiagnoseConfig.from_dict({k: v for k, v in d.items() if k in diag_names}))
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -116,11 +116,12 @@ one seed; NaN with fewer than two usable histograms.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from ganbench.diagnostics import DynamicsConfig, reject_unknown_keys  # noqa: F401 (re-exported)
 
 __all__ = [
     "DynamicsConfig",
@@ -134,118 +135,6 @@ __all__ = [
     "trial_dynamics",
     "frame_dynamics",
 ]
-
-
-def reject_unknown_keys(cls: type, d: Mapping[str, Any]) -> None:
-    """Raise ValueError naming every key of ``d`` that is not a field of dataclass ``cls``."""
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} key(s): {', '.join(unknown)} "
-                         f"(known: {', '.join(sorted(names))})")
-
-
-@dataclass(frozen=True)
-class DynamicsConfig:
-    """Windows and constants of the dynamics metrics (see the module docstring).
-
-    Attributes:
-        burn_in: fraction of logged points dropped before the loss-oscillation analysis.
-        early_window: fraction of logged points (from the start) forming the early window.
-        late_window: fraction of logged points (at the end) forming the late window.
-        dirac_tail: fraction of points (at the end) over which the Dirac log-distance slope is fitted.
-        norm_floor: floor applied to gradient norms and Dirac distances before taking logs.
-        min_points: fewest residual points for which a dominant period is reported.
-        amplitude_quantiles: lower and upper percentiles (as fractions) of the residual whose
-            half-range is the oscillation amplitude.
-        rel_eps: ε in amplitude / (|mean| + ε).
-        period_padding: zero-padding factor of the FFT used to refine the period (and to
-            locate the candidate sinusoid removed before fitting φ); a multiple of
-            ``period_test_padding``.
-        period_test_padding: oversampling of the frequency grid on which the red-noise test
-            takes its maximum (2: Fourier and half-bin frequencies).
-        period_min_index: lowest Fourier index k (frequency k/n) tested; lower ones are
-            excluded (k = 0 is the mean, k = 1 is largely absorbed by the detrending line).
-        period_alpha: family-wise significance level of the red-noise (AR(1)) periodicity test;
-            a peak with a larger p-value is no period.
-        ar1_phi_min: lower clip of the fitted AR(1) coefficient φ (at 0, a negatively
-            autocorrelated, "blue" series would be tested against white noise and show
-            spurious high-frequency periods).
-        ar1_phi_max: upper clip of the fitted AR(1) coefficient φ.
-        ar1_bias_correction: whether the lag-1 autocorrelation is corrected for its
-            small-sample bias before use as φ.
-        min_cycles: fewest whole periods the analysed span must hold for a period to count.
-        hop_min_count: fewest samples a per-evaluation histogram (all samples per cell, or
-            high-quality samples per mode) needs to enter a seed's mode-hopping summary.
-    """
-
-    burn_in: float = 0.25
-    early_window: float = 0.10
-    late_window: float = 0.25
-    dirac_tail: float = 0.5
-    norm_floor: float = 1e-30
-    min_points: int = 8
-    amplitude_quantiles: tuple[float, float] = (0.05, 0.95)
-    rel_eps: float = 1e-8
-    period_padding: int = 8
-    period_test_padding: int = 2
-    period_min_index: int = 2
-    period_alpha: float = 0.05
-    ar1_phi_min: float = -0.99
-    ar1_phi_max: float = 0.99
-    ar1_bias_correction: bool = True
-    min_cycles: float = 2.0
-    hop_min_count: float = 100.0
-
-    def __post_init__(self) -> None:
-        for name in ("burn_in",):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ValueError(f"{name} must lie in [0, 1), got {v}")
-        for name in ("early_window", "late_window", "dirac_tail"):
-            v = getattr(self, name)
-            if not 0.0 < v <= 1.0:
-                raise ValueError(f"{name} must lie in (0, 1], got {v}")
-        lo, hi = self.amplitude_quantiles
-        if not 0.0 <= lo < hi <= 1.0:
-            raise ValueError(f"amplitude_quantiles must satisfy 0 <= lo < hi <= 1, got {(lo, hi)}")
-        if self.norm_floor <= 0 or self.rel_eps < 0:
-            raise ValueError("norm_floor must be > 0 and rel_eps >= 0")
-        if self.min_points < 3 or self.period_padding < 1:
-            raise ValueError("min_points must be >= 3 and period_padding >= 1")
-        if self.min_cycles < 0:
-            raise ValueError(f"min_cycles must be >= 0, got {self.min_cycles}")
-        if self.hop_min_count < 0:
-            raise ValueError(f"hop_min_count must be >= 0, got {self.hop_min_count}")
-        if not 0.0 < self.period_alpha <= 1.0:
-            raise ValueError(f"period_alpha must lie in (0, 1], got {self.period_alpha}")
-        if self.period_test_padding < 1 or self.period_padding % self.period_test_padding:
-            raise ValueError("period_test_padding must be >= 1 and divide period_padding, got "
-                             f"{self.period_test_padding} and {self.period_padding}")
-        if self.period_min_index < 1:
-            raise ValueError(f"period_min_index must be >= 1, got {self.period_min_index}")
-        if not -1.0 < self.ar1_phi_min <= self.ar1_phi_max < 1.0:
-            raise ValueError("ar1_phi_min and ar1_phi_max must satisfy -1 < min <= max < 1, got "
-                             f"{(self.ar1_phi_min, self.ar1_phi_max)}")
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "DynamicsConfig":
-        """Defaults overridden by ``d`` (e.g. a suite's ``diagnostics:`` block).
-
-        Raises:
-            ValueError: naming every key that is not a field of this class, or an invalid value.
-        """
-        d = dict(d or {})
-        reject_unknown_keys(cls, d)
-        if "amplitude_quantiles" in d:
-            d["amplitude_quantiles"] = tuple(float(q) for q in d["amplitude_quantiles"])
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as plain data (for the manifest / Methods section)."""
-        out = asdict(self)
-        out["amplitude_quantiles"] = list(self.amplitude_quantiles)
-        return out
 
 
 DEFAULT = DynamicsConfig()

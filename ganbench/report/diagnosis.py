@@ -17,7 +17,7 @@ figure collector. :func:`ganbench.report.build.build_report` calls these and ren
   (:mod:`ganbench.results.sensitivity`).
 * **Methods** — metric definitions, the dynamics definitions (``_methods_dynamics.html.j2``),
   verdict rules and the thresholds in force with their reasons (data:
-  :data:`ganbench.analysis.diagnose.THRESHOLDS`), sample counts, the statistics the results
+  :data:`ganbench.diagnostics.THRESHOLDS`), sample counts, the statistics the results
   stage used, and the feature extractor.
 
 Nothing here computes a statistic or a verdict: those come from the results stage.
