@@ -817,6 +817,26 @@ def _select(frame: pd.DataFrame, col: str, value: Any) -> pd.Series:
     return frame[col].isna() if pd.isna(value) else frame[col] == value
 
 
+def _pair_statistics(fa: np.ndarray, ra: np.ndarray, ka: int, fb: np.ndarray, rb: np.ndarray,
+                     kb: int, level: float) -> dict[str, Any]:
+    """One comparison: ``fa``/``fb`` are the finite values of the seeds that did not diverge
+    (means, Welch interval), ``ra``/``rb`` the rank values with diverged seeds as ±inf stand-ins
+    (medians, Cliff's δ, rank test), ``ka``/``kb`` the numbers of diverged seeds."""
+    mean_a = float(np.mean(fa)) if fa.size else np.nan
+    mean_b = float(np.mean(fb)) if fb.size else np.nan
+    lo, hi = welch_diff_ci(fa, fb, level=level)
+    d_lo, d_hi = cliffs_delta_ci(ra, rb, level=level)
+    return {
+        "mean": mean_a, "baseline_mean": mean_b, "diff": mean_a - mean_b,
+        "diff_ci_lo": lo, "diff_ci_hi": hi, "p_value": rank_test_p(ra, rb),
+        "n": int(fa.size), "n_baseline": int(fb.size), "n_diverged": ka, "n_diverged_baseline": kb,
+        "median": float(np.median(ra)) if ra.size else np.nan,
+        "baseline_median": float(np.median(rb)) if rb.size else np.nan,
+        "median_diff": median_diff(ra, rb), "cliffs_delta": cliffs_delta(ra, rb),
+        "cliffs_delta_lo": d_lo, "cliffs_delta_hi": d_hi,
+    }
+
+
 def compare_to_baseline(
     df: pd.DataFrame,
     baseline: Any,
@@ -924,35 +944,10 @@ def compare_to_baseline(
             for c in combos:
                 rows_c = others[_select(others, combo_col, c)]
                 fa, ra, ka = _metric_sides(rows_c, m, _diverged_mask(rows_c, status_col), worst)
-                mean_a = float(np.mean(fa)) if fa.size else np.nan
-                mean_b = float(np.mean(fb)) if fb.size else np.nan
-                lo, hi = welch_diff_ci(fa, fb, level=level)
-                d_lo, d_hi = cliffs_delta_ci(ra, rb, level=level)
                 row: dict[str, Any] = dict(zip(group_cols, key))
-                row.update(
-                    {
-                        combo_col: c,
-                        "baseline": baseline,
-                        "metric": m,
-                        "mean": mean_a,
-                        "baseline_mean": mean_b,
-                        "diff": mean_a - mean_b,
-                        "diff_ci_lo": lo,
-                        "diff_ci_hi": hi,
-                        "p_value": rank_test_p(ra, rb),
-                        "n": int(fa.size),
-                        "n_baseline": int(fb.size),
-                        "n_diverged": ka,
-                        "n_diverged_baseline": kb,
-                        "median": float(np.median(ra)) if ra.size else np.nan,
-                        "baseline_median": float(np.median(rb)) if rb.size else np.nan,
-                        "median_diff": median_diff(ra, rb),
-                        "cliffs_delta": cliffs_delta(ra, rb),
-                        "cliffs_delta_lo": d_lo,
-                        "cliffs_delta_hi": d_hi,
-                        "diverged_rule": rule,
-                    }
-                )
+                row.update({combo_col: c, "baseline": baseline, "metric": m,
+                            **_pair_statistics(fa, ra, ka, fb, rb, kb, level),
+                            "diverged_rule": rule})
                 family.append(row)
             adjusted = holm([r["p_value"] for r in family])
             for r, ph in zip(family, adjusted):
