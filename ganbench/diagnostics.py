@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-__all__ = ["THRESHOLDS", "DynamicsConfig", "DiagnoseConfig", "diagnostics_config",
+__all__ = ["THRESHOLDS", "DynamicsConfig", "DiagnoseConfig", "diagnostics_config", "describe_rules",
            "reject_unknown_keys", "COLLAPSE_MIN_CELLS", "COLLAPSE_CELL_FRACTION",
            "PARTIAL_MISS_FRACTION", "HQ_MIN", "HOP_MAX", "LOSS_REL_AMPLITUDE_MAX", "DIRAC_DIST_MAX",
            "DIRAC_SLOPE_MIN", "GRAD_DECAY_MAX", "D_FAKE_SATURATED"]
@@ -238,3 +238,28 @@ def diagnostics_config(d: Mapping[str, Any] | None) -> tuple[DynamicsConfig, Dia
             DiagnoseConfig.from_dict({k: v for k, v in d.items() if k in diag_names}))
 
 
+def describe_rules(cfg: DiagnoseConfig | None = None) -> dict[str, str]:
+    """One sentence per verdict with the thresholds in force (for the Methods section)."""
+    c = cfg or DiagnoseConfig()
+    cap = (f"max({c.collapse_min_cells}, floor({c.collapse_cell_fraction}·K))")
+    return {
+        "diverged": "status diverged (a loss or parameter became non-finite); nothing else is judged",
+        "mode_collapse": f"toy: cells_occupied <= {cap}, or hq_fraction >= {c.hq_min} and "
+                         f"modes_covered <= {cap}, or (partial collapse) hq_fraction >= {c.hq_min} "
+                         f"and modes_covered <= floor({1 - c.partial_miss_fraction:g}·K); images "
+                         f"with a mode classifier: modes_covered <= floor("
+                         f"{1 - c.partial_miss_fraction:g}·real modes at the same sample count) or "
+                         f"reverse_kl >= real KL + log(1/{1 - c.partial_miss_fraction:g}); "
+                         f"not judged without a mode metric (FID only) or on the Dirac-GAN",
+        "non_convergence": f"Dirac: final distance > {c.dirac_dist_max} and log-distance slope > "
+                           f"-{c.dirac_slope_min}/step; toy: not collapsed but hq_fraction < "
+                           f"{c.hq_min} (diffuse), or mode hopping mean TV > {c.hop_max}, or "
+                           f"(cross-entropy losses) D-loss relative amplitude > "
+                           f"{c.loss_rel_amplitude_max} with a dominant period significant "
+                           f"against an AR(1) red-noise null",
+        "vanishing_gradients": f"g_grad_decay <= {c.grad_decay_max} with D(fake) late < "
+                               f"{c.d_fake_saturated} (cross-entropy losses), or with G still away "
+                               f"from the data (critic losses; not judged without a data-distance "
+                               f"metric)",
+        "healthy": "none of the above",
+    }

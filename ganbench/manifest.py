@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import ganbench
 from ganbench import io
-from ganbench.analysis.diagnose import describe_rules
-from ganbench.diagnostics import diagnostics_config
+from ganbench.diagnostics import describe_rules, diagnostics_config
 from ganbench.suite import Suite, resolved_combo, suite_hash
 
 PACKAGES = ["torch", "torchvision", "torch-fidelity", "ray", "numpy", "pandas", "pyarrow",
@@ -88,10 +87,11 @@ RANDOM_STREAMS = (
 
 
 def protocol(suite: Suite) -> dict[str, Any]:
-    """Every protocol setting: datasets (centres, std), coverage, Fréchet, statistics."""
+    """Every protocol setting recorded at the start of a run: datasets (centres, std), coverage,
+    Fréchet, diagnostics, random streams, probes. (The statistics are the results stage's and are
+    recorded in ``results.json``.)"""
     from ganbench.analysis import coverage
     from ganbench.analysis.fidelity import FRECHET_DESCRIPTION
-    from ganbench.analysis.stats import describe_protocol
     from ganbench.training import DIRAC_DEFAULT_H, REAL_REFERENCE_SEED, build_dataset
     from ganbench.suite import expand
 
@@ -124,7 +124,6 @@ def protocol(suite: Suite) -> dict[str, Any]:
         },
         "frechet": FRECHET_DESCRIPTION,
         "frechet_real_reference": {"samples": suite.budget.eval_samples, "seed": REAL_REFERENCE_SEED},
-        "statistics": describe_protocol(),
         "diagnostics": _diagnostics(suite),
         "random_streams": RANDOM_STREAMS,
         "probes": "every log_every steps: D/G loss, L2 norm of the G and D gradients (total and "

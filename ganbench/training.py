@@ -16,14 +16,18 @@ update just taken), and D's mean output on the real and fake batch of the last D
 (a probability where the loss has a sigmoid, else the raw critic value). Evaluations
 (every ``eval_every`` steps and at the end) draw ``eval_samples`` samples per seed from a
 separate random stream, so evaluating never changes training.
+
+What differs between kinds of trial lives in one :class:`Task` chosen once per trial
+(:func:`make_task`): :class:`SampleTask` for datasets that are sampled (toy mixtures, images)
+and :class:`DiracTask` for the Dirac-GAN. The :class:`Trainer` and :func:`train_trial` call
+the task and never ask which kind of trial they run.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -33,7 +37,7 @@ from ganbench.data.toy import DATASETS, ToyDataset
 from ganbench.nets.mlp import SeededMLP, stream_seed
 from ganbench.noise import NoiseStream
 from ganbench.objectives import LOSSES
-from ganbench.suite import TrialSpec
+from ganbench.suite import Budget, Optimizer, TrialSpec
 
 from ganbench.evaluation import REAL_REFERENCE_SEED  # noqa: E402,F401  (recorded in the manifest)
 #: Default Dirac-GAN step size h (Mescheder et al. 2018).
@@ -84,6 +88,135 @@ def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float, betas
     raise ValueError(f"unknown optimizer {name!r}")
 
 
+
+class Task:
+    """The operations of one kind of trial that the training loop delegates.
+
+    A task is chosen once per trial by :func:`make_task` from the dataset's ``kind``; its
+    methods are called with the :class:`Trainer` where they need its state. The networks and
+    the evaluator come from the registries keyed by that kind (``NET_BUILDERS``,
+    ``EVALUATORS``); everything else a subclass defines.
+    """
+
+    #: exposed as ``Trainer.is_dirac`` and ``Build.is_dirac`` for remedies that read it
+    is_dirac: ClassVar[bool] = False
+    #: probes copied into each trial row as ``<name>_final``
+    FINAL_PROBES: ClassVar[tuple[str, ...]] = ("d_loss", "g_loss", "g_grad_norm", "d_grad_norm",
+                                               "d_real", "d_fake")
+
+    def __init__(self, dataset: ToyDataset):
+        self.dataset = dataset
+
+    def optimizer(self, opt: Optimizer) -> tuple[str, float, float]:
+        """The optimiser ``(name, lr, momentum)`` both networks use (before remedies edit the
+        learning rates)."""
+        raise NotImplementedError
+
+    def log_every(self, budget: Budget) -> int:
+        """Probe every this many steps (when probes are on)."""
+        raise NotImplementedError
+
+    def build_nets(self, spec: TrialSpec, seeds: list[int], build: Any) -> tuple[torch.nn.Module,
+                                                                                 torch.nn.Module, int]:
+        """``(G, D, z_dim)`` from the network builder registered for the dataset's kind."""
+        from ganbench.nets.build import NET_BUILDERS
+
+        return NET_BUILDERS.get(self.dataset.kind)(spec.model, self.dataset, seeds, build)
+
+    def evaluator(self, trainer: "Trainer") -> Any:
+        """The evaluator registered for the dataset's kind, bound to ``trainer``."""
+        from ganbench.evaluation import EVALUATORS
+
+        return EVALUATORS.get(self.dataset.kind)(trainer)
+
+    def draw_noise(self, trainer: "Trainer") -> torch.Tensor:
+        """The ``[S, batch, z_dim]`` noise batch of the next G forward pass."""
+        raise NotImplementedError
+
+    def draw_real(self, trainer: "Trainer") -> torch.Tensor:
+        """The ``[S, batch, dim]`` real batch of the next D step (``trainer.real``)."""
+        raise NotImplementedError
+
+    def probe_tensors(self, trainer: "Trainer") -> list[tuple[str, torch.Tensor]]:
+        """Extra ``[S]`` probe values, read in the same device→host copy as the others."""
+        return []
+
+    def derive_probes(self, probes: dict[str, np.ndarray]) -> None:
+        """Add probes computed on the host from the others (in place)."""
+
+    def final_samples(self, seeds: list[int],
+                      last_probe: dict[int, dict[str, float]]) -> dict[int, np.ndarray]:
+        """Final samples per seed that replace the evaluator's, from each seed's last probe
+        taken while it was alive (absent when it had none)."""
+        return {}
+
+
+class SampleTask(Task):
+    """Datasets that are sampled: fresh noise and a fresh real batch from every seed's own
+    stream at every D step, the suite's optimiser, probes every ``log_every`` steps."""
+
+    def optimizer(self, opt: Optimizer) -> tuple[str, float, float]:
+        return opt.name, opt.lr, opt.momentum
+
+    def log_every(self, budget: Budget) -> int:
+        return budget.log_every
+
+    def draw_noise(self, trainer: "Trainer") -> torch.Tensor:
+        return trainer.noise.next()
+
+    def draw_real(self, trainer: "Trainer") -> torch.Tensor:
+        self.dataset.sample_seeds_into(trainer.real, trainer.data_gens)
+        return trainer.real
+
+
+class DiracTask(Task):
+    """The Dirac-GAN (Mescheder et al. 2018): the data is δ₀ (``trainer.real`` stays zero), G
+    ignores its input (the noise buffer is never redrawn), plain SGD of step size h, and θ, ψ
+    and their distance to the equilibrium are probed at every step and kept in the trial row;
+    each seed's final "sample" is its last θ, as a ``[1, 1]`` array."""
+
+    is_dirac = True
+    FINAL_PROBES = Task.FINAL_PROBES + ("theta", "psi", "dist")
+
+    def optimizer(self, opt: Optimizer) -> tuple[str, float, float]:
+        """SGD without momentum at h: the dataset's ``h``, else the suite's lr when its
+        optimiser is SGD, else :data:`DIRAC_DEFAULT_H`."""
+        h = self.dataset.params.h
+        if h is None:
+            h = opt.lr if opt.name == "sgd" else DIRAC_DEFAULT_H
+        return "sgd", float(h), 0.0
+
+    def log_every(self, budget: Budget) -> int:
+        return 1
+
+    def draw_noise(self, trainer: "Trainer") -> torch.Tensor:
+        return trainer.z
+
+    def draw_real(self, trainer: "Trainer") -> torch.Tensor:
+        return trainer.real
+
+    def probe_tensors(self, trainer: "Trainer") -> list[tuple[str, torch.Tensor]]:
+        return [("theta", trainer.G.theta.detach().reshape(trainer.S)),
+                ("psi", trainer.D.psi.detach().reshape(trainer.S))]
+
+    def derive_probes(self, probes: dict[str, np.ndarray]) -> None:
+        probes["dist"] = np.sqrt(probes["theta"] ** 2 + probes["psi"] ** 2)
+
+    def final_samples(self, seeds: list[int],
+                      last_probe: dict[int, dict[str, float]]) -> dict[int, np.ndarray]:
+        return {seed: np.array([[last_probe.get(seed, {}).get("theta", np.nan)]], dtype=np.float32)
+                for seed in seeds}
+
+
+#: task classes by dataset kind; any other kind is a :class:`SampleTask`
+TASKS: dict[str, type[Task]] = {"dirac": DiracTask}
+
+
+def make_task(dataset: ToyDataset) -> Task:
+    """The task of a trial on ``dataset``."""
+    return TASKS.get(dataset.kind, SampleTask)(dataset)
+
+
 class Trainer:
     """Holds the networks, optimisers, buffers and random streams of one trial."""
 
@@ -96,7 +229,9 @@ class Trainer:
         self.seeds = list(spec.seeds)
         S = len(self.seeds)
         self.S = S
-        self.is_dirac = self.dataset.kind == "dirac"
+        self.task = make_task(self.dataset)
+        #: read by remedies (``Build.is_dirac``, the unrolled remedy's batches)
+        self.is_dirac = self.task.is_dirac
         opt = spec.optimizer
         self.batch = opt.batch_size
         dim = self.dataset.dim
@@ -105,22 +240,12 @@ class Trainer:
 
         self.remedies = [REMEDIES.get(name)(params) for name, params in spec.remedies.items()]
         betas = (float(opt.betas[0]), float(opt.betas[1]))
-        if self.is_dirac:
-            p = self.dataset.params
-            h = p.h if p.h is not None else (opt.lr if opt.name == "sgd" else DIRAC_DEFAULT_H)
-            lr = float(h)
-            self.opt_name, self.momentum = "sgd", 0.0
-        else:
-            lr = opt.lr
-            self.opt_name, self.momentum = opt.name, opt.momentum
+        self.opt_name, lr, self.momentum = self.task.optimizer(opt)
         build = Build(lr_d=lr, lr_g=lr, betas_d=betas, betas_g=betas, is_dirac=self.is_dirac)
         for r in self.remedies:
             r.configure(build)
         self.build = build
-        from ganbench.nets.build import NET_BUILDERS
-
-        self.G, self.D, self.z_dim = NET_BUILDERS.get(self.dataset.kind)(spec.model, self.dataset,
-                                                                          self.seeds, build)
+        self.G, self.D, self.z_dim = self.task.build_nets(spec, self.seeds, build)
         self.lr_d, self.lr_g = build.lr_d, build.lr_g
         self.real_target = build.real_target
         self.G.to(self.device)
@@ -164,16 +289,15 @@ class Trainer:
     # ---------------------------------------------------------------- random streams
     def draw_noise(self) -> torch.Tensor:
         """The next ``[S, batch, z_dim]`` noise batch (see :class:`ganbench.noise.NoiseStream`:
-        each seed from its own Philox stream, shared across the trial's threads)."""
-        if self.is_dirac:
-            return self.z
-        self.z = self.noise.next()
+        each seed from its own Philox stream, shared across the trial's threads), as the
+        task draws it."""
+        self.z = self.task.draw_noise(self)
         return self.z
 
     def draw_real(self) -> torch.Tensor:
-        if not self.is_dirac:
-            self.dataset.sample_seeds_into(self.real, self.data_gens)
-        return self.real
+        """The next ``[S, batch, dim]`` real batch (one data stream per seed), as the task
+        draws it."""
+        return self.task.draw_real(self)
 
     # ---------------------------------------------------------------- one step
     def d_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -288,13 +412,12 @@ class Trainer:
                                   self.g_params + self.d_params]).all(0)
             names.append("_params_finite")
             vals.append(finite.to(vals[0].dtype))
-            if self.is_dirac:
-                names += ["theta", "psi"]
-                vals += [self.G.theta.detach().reshape(self.S), self.D.psi.detach().reshape(self.S)]
+            for name, val in self.task.probe_tensors(self):
+                names.append(name)
+                vals.append(val)
         arr = torch.stack(vals).cpu().numpy().astype(np.float64)
         out = dict(zip(names, arr))
-        if self.is_dirac:
-            out["dist"] = np.sqrt(out["theta"] ** 2 + out["psi"] ** 2)
+        self.task.derive_probes(out)
         return out
 
     def generate(self, n: int, step: int) -> np.ndarray:
@@ -307,6 +430,32 @@ class Trainer:
             return self.G(z).float().cpu().numpy()
 
 
+def _use_threads(cpus: float) -> None:
+    """Set torch's intra-op thread count to the trial's CPU share (at least one)."""
+    threads = max(1, int(round(cpus)))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+@dataclass
+class _Record:
+    """What a trial has recorded so far.
+
+    Attributes:
+        history: the history rows, in the order they were taken.
+        last_probe: per seed, its probes at the last probed step at which it was alive.
+        last_eval: per seed index, its metrics at the last evaluation at which it was alive.
+        samples: per seed, the samples of the last evaluation that returned any.
+        steps_done: steps taken so far.
+    """
+
+    history: list[dict[str, Any]]
+    last_probe: dict[int, dict[str, float]]
+    last_eval: list[dict[str, Any]]
+    samples: dict[int, np.ndarray]
+    steps_done: int = 0
+
+
 def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | None = None,
                 probes: bool = True) -> TrialResult:
     """Train every seed of ``spec`` in lockstep and evaluate them.
@@ -314,97 +463,104 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
     Args:
         spec: the trial.
         on_eval: called after every evaluation with a small dict of aggregate metrics
-            (the runner forwards it to ``tune.report``).
+            (the runner forwards it to ``tune.report``; see :func:`_eval_summary`).
         probes: record probes every ``log_every`` steps (evaluations always record them).
     Returns:
         A :class:`TrialResult` with one row per seed, the history rows and final samples.
+        Training stops early once every seed has diverged.
     """
     t0 = time.perf_counter()
-    threads = max(1, int(round(spec.cpus)))
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    _use_threads(spec.cpus)
     tr = Trainer(spec)
-    from ganbench.evaluation import EVALUATORS
-
-    evaluator = EVALUATORS.get(tr.dataset.kind)(tr)
-    budget = spec.budget
-    steps = budget.steps
-    log_every = 1 if tr.is_dirac else budget.log_every
-    eval_every = budget.eval_every
-
-    history: list[dict[str, Any]] = []
-    last_probe: dict[str, np.ndarray] = {}
-    last_eval: list[dict[str, Any]] = [{} for _ in tr.seeds]
-    final_samples: dict[int, np.ndarray] = {}
-    steps_done = 0
-
-    def evaluate(step: int) -> list[dict[str, Any]]:
-        metrics, samples = evaluator.evaluate(step)
-        final_samples.update(samples)
-        return metrics
-
+    evaluator = tr.task.evaluator(tr)
+    steps, eval_every = spec.budget.steps, spec.budget.eval_every
+    log_every = tr.task.log_every(spec.budget)
+    rec = _Record(history=[], last_probe={}, last_eval=[{} for _ in tr.seeds], samples={})
     for step in range(1, steps + 1):
         tr.step()
-        steps_done = step
+        rec.steps_done = step
         is_eval = step % eval_every == 0 or step == steps
         if not (is_eval or (probes and step % log_every == 0)):
             continue
-        pr = tr.probe()
-        finite = (pr.pop("_params_finite") > 0.5) & np.isfinite(pr["d_loss"]) & np.isfinite(pr["g_loss"])
-        newly_dead = tr.alive & ~finite
-        tr.diverged_step[newly_dead] = step
-        tr.alive &= finite
-        evals = evaluate(step) if is_eval else None
-        for s, seed in enumerate(tr.seeds):
-            if not tr.alive[s] and not newly_dead[s]:
-                continue
-            row = {"seed": seed, "step": step}
-            row.update({k: float(v[s]) for k, v in pr.items()})
-            if evals is not None:
-                row.update({k: v for k, v in evals[s].items() if k in evaluator.HISTORY_KEYS})
-                if tr.alive[s]:
-                    last_eval[s] = evals[s]
-            history.append(row)
-            if tr.alive[s] or newly_dead[s]:
-                last_probe.setdefault(seed, {})
-                if tr.alive[s]:
-                    last_probe[seed] = {k: float(v[s]) for k, v in pr.items()}
+        pr, finite = _observe(tr, evaluator, rec, step, is_eval)
         if is_eval and on_eval is not None:
-            alive_rows = [e for e, a in zip(last_eval, tr.alive) if a and e]
-            rec = {"step": step, "seeds_alive": int(tr.alive.sum()),
-                   "d_loss": float(np.nanmean(pr["d_loss"])) if finite.any() else float("nan"),
-                   "g_loss": float(np.nanmean(pr["g_loss"])) if finite.any() else float("nan")}
-            if alive_rows and "modes_covered" in alive_rows[0] and np.isfinite(alive_rows[0]["modes_covered"]):
-                rec["modes_covered"] = float(np.mean([e["modes_covered"] for e in alive_rows]))
-            on_eval(rec)
+            on_eval(_eval_summary(tr, rec, pr, finite, step))
         if not tr.alive.any():
             break
-
     wall = time.perf_counter() - t0
-    rows = []
-    for s, seed in enumerate(tr.seeds):
-        lp = last_probe.get(seed, {})
-        le = last_eval[s]
-        status = "ok" if tr.alive[s] else "diverged"
-        row: dict[str, Any] = {
-            "seed": seed, "status": status, "error": "",
-            "steps": steps_done if tr.alive[s] else int(tr.diverged_step[s]),
-            "diverged_step": float(tr.diverged_step[s]),
-        }
-        for k in evaluator.FINAL_KEYS:
-            row[k] = float(le.get(k, np.nan)) if status == "ok" else np.nan
-        if "modes_total" in evaluator.FINAL_KEYS:
-            row["modes_total"] = float(tr.dataset.n_modes)
-        for k in ("d_loss", "g_loss", "g_grad_norm", "d_grad_norm", "d_real", "d_fake"):
-            row[f"{k}_final"] = lp.get(k, np.nan) if status == "ok" else np.nan
-        if tr.is_dirac:
-            for k in ("theta", "psi", "dist"):
-                row[f"{k}_final"] = lp.get(k, np.nan) if status == "ok" else np.nan
-            final_samples[seed] = np.array([[lp.get("theta", np.nan)]], dtype=np.float32)
-        row["wall_s"] = wall / tr.S
-        row["trial_wall_s"] = wall
-        # which implementation computed D (the same function; sums in a different order)
-        row["critic"] = "fused" if getattr(tr, "fused_critic", False) else "torch"
-        rows.append(row)
-    return TrialResult(rows=rows, history=history, samples=final_samples, wall_s=wall,
+    rows = [_final_row(tr, evaluator, rec, s, wall) for s in range(tr.S)]
+    rec.samples.update(tr.task.final_samples(tr.seeds, rec.last_probe))
+    return TrialResult(rows=rows, history=rec.history, samples=rec.samples, wall_s=wall,
                        device=str(tr.device))
+
+
+def _observe(tr: Trainer, evaluator: Any, rec: _Record, step: int,
+             is_eval: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Probe the step just taken (and evaluate, if ``is_eval``) and record it in ``rec``.
+
+    A seed whose parameters or losses are not finite is marked dead at ``step``
+    (``tr.alive``, ``tr.diverged_step``); it gets a history row at that step and none after.
+    Returns the probes (per seed, without ``_params_finite``) and which seeds were finite.
+    """
+    pr = tr.probe()
+    finite = (pr.pop("_params_finite") > 0.5) & np.isfinite(pr["d_loss"]) & np.isfinite(pr["g_loss"])
+    newly_dead = tr.alive & ~finite
+    tr.diverged_step[newly_dead] = step
+    tr.alive &= finite
+    evals = None
+    if is_eval:
+        evals, samples = evaluator.evaluate(step)
+        rec.samples.update(samples)
+    for s, seed in enumerate(tr.seeds):
+        if not tr.alive[s] and not newly_dead[s]:
+            continue
+        row = {"seed": seed, "step": step}
+        row.update({k: float(v[s]) for k, v in pr.items()})
+        if evals is not None:
+            row.update({k: v for k, v in evals[s].items() if k in evaluator.HISTORY_KEYS})
+            if tr.alive[s]:
+                rec.last_eval[s] = evals[s]
+        rec.history.append(row)
+        if tr.alive[s]:
+            rec.last_probe[seed] = {k: float(v[s]) for k, v in pr.items()}
+    return pr, finite
+
+
+def _eval_summary(tr: Trainer, rec: _Record, pr: dict[str, np.ndarray], finite: np.ndarray,
+                  step: int) -> dict[str, Any]:
+    """The aggregate metrics reported after an evaluation: the step, seeds alive, the mean D
+    and G loss over the seeds (NaN when none is finite) and, where the evaluator counts modes,
+    the mean modes covered over the live seeds' last evaluations."""
+    alive_rows = [e for e, a in zip(rec.last_eval, tr.alive) if a and e]
+    out = {"step": step, "seeds_alive": int(tr.alive.sum()),
+           "d_loss": float(np.nanmean(pr["d_loss"])) if finite.any() else float("nan"),
+           "g_loss": float(np.nanmean(pr["g_loss"])) if finite.any() else float("nan")}
+    if alive_rows and "modes_covered" in alive_rows[0] and np.isfinite(alive_rows[0]["modes_covered"]):
+        out["modes_covered"] = float(np.mean([e["modes_covered"] for e in alive_rows]))
+    return out
+
+
+def _final_row(tr: Trainer, evaluator: Any, rec: _Record, s: int, wall: float) -> dict[str, Any]:
+    """The trial row of seed index ``s``: its status, steps, the evaluator's ``FINAL_KEYS``
+    from its last evaluation and the task's ``FINAL_PROBES`` (as ``<name>_final``) from its
+    last probe (NaN for a diverged seed), the wall time (``wall_s`` is the trial's share per
+    seed) and which implementation computed D."""
+    seed = tr.seeds[s]
+    ok = bool(tr.alive[s])
+    lp, le = rec.last_probe.get(seed, {}), rec.last_eval[s]
+    row: dict[str, Any] = {
+        "seed": seed, "status": "ok" if ok else "diverged", "error": "",
+        "steps": rec.steps_done if ok else int(tr.diverged_step[s]),
+        "diverged_step": float(tr.diverged_step[s]),
+    }
+    for k in evaluator.FINAL_KEYS:
+        row[k] = float(le.get(k, np.nan)) if ok else np.nan
+    if "modes_total" in evaluator.FINAL_KEYS:
+        row["modes_total"] = float(tr.dataset.n_modes)
+    for k in tr.task.FINAL_PROBES:
+        row[f"{k}_final"] = lp.get(k, np.nan) if ok else np.nan
+    row["wall_s"] = wall / tr.S
+    row["trial_wall_s"] = wall
+    # which implementation computed D (the same function; sums in a different order)
+    row["critic"] = "fused" if getattr(tr, "fused_critic", False) else "torch"
+    return row

@@ -76,6 +76,7 @@ from ganbench.diagnostics import (  # noqa: F401 (re-exported: the settings the 
     THRESHOLDS,
     DiagnoseConfig,
     DynamicsConfig,
+    describe_rules,
     diagnostics_config,
 )
 
@@ -598,30 +599,3 @@ def verdict_table(records: list[Mapping[str, Any]], judged: list[list[RuleOutcom
     if table["hp_id"].isna().all():
         table = table.drop(columns="hp_id")
     return table
-
-
-def describe_rules(cfg: DiagnoseConfig | None = None) -> dict[str, str]:
-    """One sentence per verdict with the thresholds in force (for the Methods section)."""
-    c = cfg or DiagnoseConfig()
-    cap = (f"max({c.collapse_min_cells}, floor({c.collapse_cell_fraction}·K))")
-    return {
-        "diverged": "status diverged (a loss or parameter became non-finite); nothing else is judged",
-        "mode_collapse": f"toy: cells_occupied <= {cap}, or hq_fraction >= {c.hq_min} and "
-                         f"modes_covered <= {cap}, or (partial collapse) hq_fraction >= {c.hq_min} "
-                         f"and modes_covered <= floor({1 - c.partial_miss_fraction:g}·K); images "
-                         f"with a mode classifier: modes_covered <= floor("
-                         f"{1 - c.partial_miss_fraction:g}·real modes at the same sample count) or "
-                         f"reverse_kl >= real KL + log(1/{1 - c.partial_miss_fraction:g}); "
-                         f"not judged without a mode metric (FID only) or on the Dirac-GAN",
-        "non_convergence": f"Dirac: final distance > {c.dirac_dist_max} and log-distance slope > "
-                           f"-{c.dirac_slope_min}/step; toy: not collapsed but hq_fraction < "
-                           f"{c.hq_min} (diffuse), or mode hopping mean TV > {c.hop_max}, or "
-                           f"(cross-entropy losses) D-loss relative amplitude > "
-                           f"{c.loss_rel_amplitude_max} with a dominant period significant "
-                           f"against an AR(1) red-noise null",
-        "vanishing_gradients": f"g_grad_decay <= {c.grad_decay_max} with D(fake) late < "
-                               f"{c.d_fake_saturated} (cross-entropy losses), or with G still away "
-                               f"from the data (critic losses; not judged without a data-distance "
-                               f"metric)",
-        "healthy": "none of the above",
-    }

@@ -641,7 +641,8 @@ def _problem_rows(trials: pd.DataFrame) -> list[dict[str, str]]:
     return rows
 
 
-def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
+def _protocol_context(manifest: Mapping[str, Any],
+                      statistics: Mapping[str, Any] | None = None) -> dict[str, Any]:
     protocol = manifest.get("protocol") or {}
     datasets = []
     for name, spec in (protocol.get("datasets") or {}).items():
@@ -671,9 +672,9 @@ def _protocol_context(manifest: Mapping[str, Any]) -> dict[str, Any]:
             "extra": _json(extra) if extra else "",
         })
     coverage = protocol.get("coverage") or {}
-    # The statistics recorded at run time win; the current protocol stands in for old manifests.
-    statistics = protocol.get("statistics")
-    if not isinstance(statistics, dict):
+    # the statistics the results stage used (an older manifest may also have recorded some)
+    statistics = statistics or protocol.get("statistics")
+    if not isinstance(statistics, Mapping):
         statistics = {}
     known = ("datasets", "coverage", "frechet", "statistics", "images")
     images = protocol.get("images") if isinstance(protocol.get("images"), dict) else {}
@@ -753,7 +754,8 @@ def _diagnosis_context(run: RunData, comparisons: pd.DataFrame | None,
     trials = run.trials
     kinds = {d["name"]: d["kind"] for d in datasets}
     ids = {d["name"]: d["id"] for d in datasets}
-    statistics = (manifest.get("protocol") or {}).get("statistics")
+    statistics = ((run.results.meta or {}).get("statistics") if run.results is not None else None) \
+        or (manifest.get("protocol") or {}).get("statistics")
     out: dict[str, Any] = {"sort_script": Markup(diagnosis.SORT_SCRIPT),
                            "script_hash": Markup(diagnosis.script_csp_hash()),
                            "timing_rows": diagnosis.timing_rows(trials) if len(trials) else []}
@@ -921,7 +923,7 @@ def build_report(run_dir: str | Path) -> Path:
         "toc": toc,
         "datasets": datasets,
         "problems": _problem_rows(run.trials),
-        "protocol": _protocol_context(manifest),
+        "protocol": _protocol_context(manifest, (res.meta or {}).get("statistics")),
         "suite_text": run.suite_text,
         "repro": _repro_context(run),
         "bibtex": export.citation_bib(manifest),

@@ -31,7 +31,7 @@ import pytest
 import torch
 
 from ganbench.suite import expand, parse_suite
-from ganbench.training import DIRAC_DEFAULT_H, Trainer, train_trial
+from ganbench.training import DIRAC_DEFAULT_H, DiracTask, SampleTask, Trainer, train_trial
 
 
 def fprime(t: float) -> float:
@@ -171,6 +171,25 @@ def test_step_size_defaults():
     assert tr.opt_name == "sgd" and tr.momentum == 0.0   # Dirac-GAN is always plain SGD
     tr.step()
     np.testing.assert_allclose(state(tr)[0], reference(1)[0], atol=1e-6)
+
+
+def test_task_is_chosen_once_from_the_dataset():
+    # the Dirac-GAN's differences live in DiracTask; remedies still read the is_dirac flag
+    tr = Trainer(make_spec(), device=torch.device("cpu"))
+    assert isinstance(tr.task, DiracTask) and tr.is_dirac and tr.build.is_dirac
+    z, real = tr.draw_noise(), tr.draw_real()
+    tr.step()
+    assert tr.draw_noise() is z and tr.draw_real() is real     # fixed input, data δ₀
+    assert not real.any() and tr.task.log_every(tr.spec.budget) == 1
+    assert {"theta", "psi", "dist"} <= set(tr.probe())
+    ring_spec = expand(parse_suite(
+        "name: t\nseeds: 1\nbudget: {steps: 5}\ndatasets: {ring: {}}\noptimizer: {batch_size: 4}\n"
+        "combos: {c: {loss: minimax}}\n"))[0]
+    ring = Trainer(ring_spec, device=torch.device("cpu"))
+    assert isinstance(ring.task, SampleTask) and not ring.is_dirac and not ring.build.is_dirac
+    assert ring.task.log_every(ring_spec.budget) == ring_spec.budget.log_every
+    ring.step()
+    assert "theta" not in ring.probe()
 
 
 def test_custom_start_point():
