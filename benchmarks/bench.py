@@ -42,8 +42,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from ganbench import io  # noqa: E402
-from ganbench.suite import TrialSpec, expand, parse_suite  # noqa: E402
-from ganbench.training import Trainer, train_trial  # noqa: E402
+from ganbench.config.suite import TrialSpec, expand, parse_suite  # noqa: E402
+from ganbench.train.training import Trainer, train_trial  # noqa: E402
 from common import RING_MODEL_YAML, cpu_name, loadavg  # noqa: E402  (benchmarks/ is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -419,10 +419,10 @@ def measure_probes(S: int, steps: int, threads: int, repeats: int) -> dict[str, 
 
 
 def measure_unroll(S: int, threads: int, steps: int, repeats: int) -> dict[str, Any]:
-    from ganbench.remedies import REMEDIES
+    from ganbench.components.remedies import REMEDIES
 
     if "unrolled" not in REMEDIES:
-        return {"available": False, "why": "not in ganbench.remedies.REMEDIES"}
+        return {"available": False, "why": "not in ganbench.components.remedies.REMEDIES"}
     try:
         spec_u = bench_spec(S, threads, remedies="{unrolled: {steps: 5}}")
         tu = Trainer(spec_u, device=torch.device("cpu"))
@@ -475,7 +475,7 @@ def measure_noise(repeats: int) -> dict[str, Any]:
     generator (what the reference loop and earlier ganbench used), ganbench's compiled Philox
     kernel and its numpy reference (the no-compiler fallback; same numbers). Median ms per
     draw over interleaved blocks."""
-    from ganbench import noise
+    from ganbench.components import noise
 
     out = torch.empty(BATCH, Z_DIM)
     gen = torch.Generator().manual_seed(0)
@@ -537,7 +537,7 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
             return out
 
     draw = tr.draw_noise
-    from ganbench.nets import fused_critic
+    from ganbench.components.nets import fused_critic
 
     critic_fwd, critic_bwd = fused_critic.FusedCritic.forward, fused_critic.FusedCritic.backward
 
@@ -616,7 +616,7 @@ def machine_info(threads: int) -> dict[str, str]:
 
 
 def _runtime_text() -> str:
-    from ganbench import perf
+    from ganbench.train import perf
 
     alloc = perf.tune_allocator()
     a = (f"glibc mmap threshold {alloc['mmap_threshold'] >> 20} MiB, trim threshold "
@@ -784,11 +784,11 @@ GPU_NOTES = [
     "- **No host syncs in the loop.** Probes stay on the device and are copied to the host once per "
     "`log_every` steps, which matters on a GPU (a sync per step would serialise host and device); "
     "the probe cost measured above on CPU is an upper bound for that design choice.",
-    "- **CPU-only tricks stay off.** The compiled kernels (`ganbench.kernels`: the fused critic runs "
-    "on CPU float32 only) and the glibc allocator settings (`ganbench.perf`) apply to CPU trials; a "
+    "- **CPU-only tricks stay off.** The compiled kernels (`ganbench.components.kernels`: the fused critic runs "
+    "on CPU float32 only) and the glibc allocator settings (`ganbench.train.perf`) apply to CPU trials; a "
     "CUDA trial draws its noise with the same Philox kernel on the host and copies it, so its noise "
     "equals a CPU trial's (a host draw plus a copy per step: on a GPU this would be the next thing to "
-    "move onto the device, as a Philox kernel in CUDA giving the same numbers). The narrow-product forms of `ganbench.nets.seed_linear` were chosen from "
+    "move onto the device, as a Philox kernel in CUDA giving the same numbers). The narrow-product forms of `ganbench.components.nets.seed_linear` were chosen from "
     "CPU timings; on CUDA they compute the same values, and whether they help there is unmeasured.",
     "",
 ]
@@ -1018,7 +1018,7 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     L.append("|---|---|")
     for k, label in (("cpu", "CPU"), ("cores", "cores"), ("threads", "torch threads"),
                      ("torch", "torch"), ("blas", "BLAS"), ("python", "Python"),
-                     ("runtime", "process settings (ganbench.perf)"), ("date", "date")):
+                     ("runtime", "process settings (ganbench.train.perf)"), ("date", "date")):
         L.append(f"| {label} | {info[k]} |")
     L.append(f"| load average (1/5/15 min) | start {load_start}, end {load_end} |")
     L.append(f"| bench wall time | {wall:.0f} s |")
@@ -1154,7 +1154,7 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
         L.append(f"One seed's noise batch ({noise_res['values']:,} standard normal values, the ring's "
                  "512 × 256) on one thread; ms per draw, median of interleaved blocks. The reference "
                  "loop draws with `torch.randn` (Mersenne twister); ganbench draws with Philox4x32-10 "
-                 "+ Box–Muller compiled from `ganbench/noise_kernel.c`, and falls back to its numpy "
+                 "+ Box–Muller compiled from `ganbench/components/noise_kernel.c`, and falls back to its numpy "
                  "reference (the same numbers, bit for bit) where no C compiler exists. This run's "
                  f"training noise: {noise_res['implementation']}.")
         L.append("")

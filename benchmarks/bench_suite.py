@@ -3,7 +3,7 @@
 
 1. :func:`measure_ray_overhead` — what running a suite through Ray Tune costs on top of the
    training itself: ``ray.init``, Tune's scheduling, actor start-up and checkpointing, and
-   :func:`ganbench.runner.collect`, with ``reuse_actors`` on (what ``run_trials`` uses) and off.
+   :func:`ganbench.run.runner.collect`, with ``reuse_actors`` on (what ``run_trials`` uses) and off.
 2. :func:`measure_cpus_per_trial` — the same suite with ``resources: {cpus_per_trial: 1}``
    (several trials at once, one torch thread each) against ``cpus_per_trial: 2`` (one trial
    at a time with two threads), as suite-level seed-steps/s.
@@ -38,8 +38,8 @@ import ganbench  # noqa: E402,F401  (sets the OpenMP environment before torch lo
 import torch  # noqa: E402
 import torch._dynamo  # noqa: E402
 
-from ganbench import runner  # noqa: E402  (sets the quiet Ray environment before importing ray)
-from ganbench.suite import TrialSpec, expand, parse_suite  # noqa: E402
+from ganbench.run import runner  # noqa: E402  (sets the quiet Ray environment before importing ray)
+from ganbench.config.suite import TrialSpec, expand, parse_suite  # noqa: E402
 from common import RING_MODEL_YAML, cpu_name, loadavg  # noqa: E402  (benchmarks/ is on sys.path)
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -149,7 +149,7 @@ def timed_suite_run(specs: list[TrialSpec], cpus: float, *, reuse_actors: bool =
                     via: str = "run_trials") -> dict[str, Any]:
     """Run ``specs`` through Tune on the running Ray; time ``fit`` and ``collect``.
 
-    ``via="run_trials"`` calls :func:`ganbench.runner.run_trials` (always ``reuse_actors=True``);
+    ``via="run_trials"`` calls :func:`ganbench.run.runner.run_trials` (always ``reuse_actors=True``);
     ``via="tuner"`` builds the same Tuner here with ``reuse_actors`` as given.
     """
     if via == "run_trials" and not reuse_actors:
@@ -207,7 +207,7 @@ def measure_ray_overhead(steps: int = 200, trials: int = 8, seeds: int = 8, cpus
     trials, against the trials' own training time.
 
     The suite is run twice on one Ray session: first with ``reuse_actors`` as given (True runs
-    :func:`ganbench.runner.run_trials` itself; False an equivalent Tuner built here), then with
+    :func:`ganbench.run.runner.run_trials` itself; False an equivalent Tuner built here), then with
     the other setting. The top-level numbers are those of the first run; ``runs`` holds both.
     """
     specs = suite_specs(trials, steps, seeds, cpus_per_trial)
@@ -398,7 +398,7 @@ def _md_ray(r: dict[str, Any]) -> list[str]:
              f"Metz-size networks, {r['seeds']} seeds × {r['steps']} steps each, one evaluation of "
              f"2,500 samples at the end, probes every {min(50, r['steps'])} steps) run through Ray Tune "
              f"on a local Ray with {r['cpus']:g} CPUs and `cpus_per_trial: {r['cpus_per_trial']:g}`, "
-             f"so {r['slots']} trial(s) run at once. *ray.init* is `ganbench.runner.init_ray` "
+             f"so {r['slots']} trial(s) run at once. *ray.init* is `ganbench.run.runner.init_ray` "
              "(timed once, before both runs; — means Ray was already running). *fit wall* is the wall time of `Tuner.fit()` "
              "(`run_trials` for reuse_actors=True; the same Tuner built in the bench for False), "
              "the two runs one after the other on the same Ray. *training* is the sum over trials of "

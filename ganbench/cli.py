@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ganbench.yamlio import SuiteError
+from ganbench.config.yamlio import SuiteError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_show_locals=False,
@@ -29,7 +29,7 @@ def _fail_suite(path: Path, exc: SuiteError) -> None:
 
 
 def _load(path: Path):
-    from ganbench.suite import load_suite
+    from ganbench.config.suite import load_suite
 
     try:
         return load_suite(path)
@@ -41,9 +41,9 @@ def _load(path: Path):
 def validate(suite: Path = typer.Argument(..., help="Path of the suite YAML file.")) -> None:
     """Check a suite without running it: prints 'ok: N trials, M seeds each' or every problem
     (field path and line) and exits with code 2."""
-    from ganbench.suite import expand
+    from ganbench.config.suite import expand
 
-    from ganbench.sweep import grid_size as _grid_size
+    from ganbench.config.sweep import grid_size as _grid_size
 
     s, _ = _load(suite)
     specs = expand(s)
@@ -110,7 +110,7 @@ def run(
 ) -> None:
     """Run every trial of a suite through Ray Tune and write the run folder and report."""
     from ganbench.pipeline import OutputError, default_run_dir, prepare_run_dir, run_suite
-    from ganbench.suite import apply_overrides, parse_suite
+    from ganbench.config.suite import apply_overrides, parse_suite
 
     command = "ganbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if resume is not None:
@@ -118,7 +118,7 @@ def run(
         if not suite_file.is_file():
             err_console.print(f"error: {resume} is not a run folder (no suite.yaml)")
             raise typer.Exit(2)
-        from ganbench.manifest import Manifest
+        from ganbench.run.manifest import Manifest
 
         try:
             previous = Manifest.read(resume)
@@ -213,11 +213,11 @@ def report(run_dir: Path = typer.Argument(..., help="A run folder written by 'ga
 @app.command("list")
 def list_() -> None:
     """List the registered datasets, losses, remedies, activations and metrics."""
-    from ganbench.data.toy import DATASETS
-    from ganbench.metrics import METRICS
-    from ganbench.nets.activations import ACTIVATIONS
-    from ganbench.objectives import LOSSES
-    from ganbench.remedies import REMEDIES
+    from ganbench.components.data.toy import DATASETS
+    from ganbench.results.metrics import METRICS
+    from ganbench.components.nets.activations import ACTIVATIONS
+    from ganbench.components.objectives import LOSSES
+    from ganbench.components.remedies import REMEDIES
 
     for title, reg in (("datasets", DATASETS), ("losses", LOSSES), ("remedies", REMEDIES),
                        ("activations", ACTIVATIONS), ("metrics", METRICS)):

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ganbench import io
-from ganbench.manifest import Manifest, build_manifest, utc_now
+from ganbench.run.manifest import Manifest, build_manifest, utc_now
 from ganbench.report.build import build_report
 from ganbench.results.stage import results_stage
-from ganbench.suite import Suite, expand
+from ganbench.config.suite import Suite, expand
 
 REPORTS_ROOT = Path("reports")
 
@@ -54,7 +54,7 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
 
     Returns the final manifest. The report is built from the run folder alone.
     """
-    from ganbench.runner import collect, init_ray, run_trials, write_tables
+    from ganbench.run.runner import collect, init_ray, run_trials, write_tables
 
     specs = expand(suite)
     started = utc_now()

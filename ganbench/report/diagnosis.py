@@ -17,7 +17,7 @@ figure collector. :func:`ganbench.report.build.build_report` calls these and ren
   (:mod:`ganbench.results.sensitivity`).
 * **Methods** — metric definitions, the dynamics definitions (``_methods_dynamics.html.j2``),
   verdict rules and the thresholds in force with their reasons (data:
-  :data:`ganbench.diagnostics.THRESHOLDS`), sample counts, the statistics the results
+  :data:`ganbench.config.diagnostics.THRESHOLDS`), sample counts, the statistics the results
   stage used, and the feature extractor.
 
 Nothing here computes a statistic or a verdict: those come from the results stage.
@@ -35,8 +35,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ganbench.analysis import dynamics, stats
-from ganbench.analysis.diagnose import THRESHOLDS, DiagnoseConfig, collapse_cap, describe_rules
+from ganbench.results import dynamics, stats
+from ganbench.results.diagnose import THRESHOLDS, DiagnoseConfig, collapse_cap, describe_rules
 from ganbench.report import diagnostic_plots as dplots
 from ganbench.report import plots
 from ganbench.results import catalog

@@ -117,7 +117,7 @@ def summary_tex(
     """A booktabs LaTeX table of the summary: mean [95% CI] per dataset × combo.
 
     Args:
-        summary: Output of :func:`ganbench.analysis.stats.summarize` grouped by dataset and combo
+        summary: Output of :func:`ganbench.results.stats.summarize` grouped by dataset and combo
             (columns ``dataset``, ``combo``, ``n``, ``<metric>_mean``, ``<metric>_ci_lo``, ...).
         manifest: The run's manifest (suite name and hash go into the caption and a comment).
         metrics: Metric columns always shown (when in the summary).

@@ -582,7 +582,7 @@ def image_tile(images: np.ndarray, shape: Sequence[int], ncols: int | None = Non
 
     Args:
         images: ``[N, C·H·W]`` (or ``[N, C, H, W]``) as ``uint8`` 0–255, or floats in
-            ``[-1, 1]`` (the model's pixel range; see :mod:`ganbench.data.images`).
+            ``[-1, 1]`` (the model's pixel range; see :mod:`ganbench.components.data.images`).
         shape: ``(C, H, W)`` of one image (C = 1 grey, 3 RGB).
         ncols: Images per row (default: the ceiling of √N).
         pad: Pixels of white between images.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ganbench.manifest import Manifest
+from ganbench.run.manifest import Manifest
 
 __all__ = ["read_manifest", "read_trials", "read_history"]
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ganbench.analysis.stats import split_verdicts
+from ganbench.results.stats import split_verdicts
 from ganbench.results import catalog
 
 __all__ = ["main_metric", "dataset_kinds", "sensitivity_tables", "log_axes"]

@@ -7,7 +7,7 @@ it into the run folder beside the exports; :func:`load_results` reads it back fo
 * ``trials.parquet`` / ``trials.csv`` — the per-seed rows with dynamics, ``verdicts`` and
   ``evidence`` (the verdict names and a readable summary of their evidence);
 * ``verdict_table.parquet`` / ``verdict_table.csv`` — every rule's outcome per run, one row per
-  evidence item (:func:`ganbench.analysis.diagnose.verdict_table`);
+  evidence item (:func:`ganbench.results.diagnose.verdict_table`);
 * ``summary.csv`` — per dataset × combo, every numeric metric over seeds (mean with a Student-t
   interval, std, median) and the counts per status;
 * ``comparisons.csv`` — every combo against the baseline per dataset and compared metric:
@@ -30,10 +30,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ganbench.analysis import stats
-from ganbench.analysis.diagnose import VERDICTS, diagnose_tables
+from ganbench.results import stats
+from ganbench.results.diagnose import VERDICTS, diagnose_tables
 from ganbench.io import write_frame, write_text
-from ganbench.manifest import Manifest
+from ganbench.run.manifest import Manifest
 from ganbench.results import catalog
 from ganbench.results.inputs import read_history, read_manifest, read_trials
 from ganbench.results.sensitivity import dataset_kinds, log_axes, sensitivity_tables
@@ -82,7 +82,7 @@ def metric_columns(trials: pd.DataFrame) -> list[str]:
 
 
 def compute_summary(trials: pd.DataFrame) -> pd.DataFrame:
-    """:func:`ganbench.analysis.stats.summarize` of every numeric metric per dataset × combo,
+    """:func:`ganbench.results.stats.summarize` of every numeric metric per dataset × combo,
     with ``n_ok``, ``n_diverged``, ``n_failed`` (and ``n_<status>`` for any other status present)
     inserted after ``n``."""
     summary = stats.summarize(trials, ["dataset", "combo"], metric_columns(trials))
@@ -156,7 +156,7 @@ def design_table(counts: Mapping[str, Mapping[str, int]], baseline: str | None,
         One row per dataset with ``n_comparisons`` (combos compared with the baseline),
         ``n_baseline``, ``n_min`` (fewest runs of a compared combo), ``min_p_holm`` (the
         Holm-adjusted exact rank-test p of a complete separation in the best-placed combo:
-        :func:`ganbench.analysis.stats.min_attainable_p`), ``alpha`` and ``can_reach``
+        :func:`ganbench.results.stats.min_attainable_p`), ``alpha`` and ``can_reach``
         (``min_p_holm < alpha``). Datasets without the baseline or another combo get NaN and
         ``can_reach`` False.
     """

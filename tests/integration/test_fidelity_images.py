@@ -1,4 +1,4 @@
-"""FID / KID / precision-recall of images through torch-fidelity (ganbench.analysis.fidelity)."""
+"""FID / KID / precision-recall of images through torch-fidelity (ganbench.train.measures.fidelity)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch_fidelity
 
-from ganbench.analysis import fidelity as fid_mod
-from ganbench.analysis.fidelity import (FidelityWeightsError, ImageFidelity, calculate_image_metrics,
+from ganbench.train.measures import fidelity as fid_mod
+from ganbench.train.measures.fidelity import (FidelityWeightsError, ImageFidelity, calculate_image_metrics,
                                         describe_fidelity, fidelity_cache_root, inception_weights)
-from ganbench.data.toy import DATASETS
+from ganbench.components.data.toy import DATASETS
 
 
 def make(name: str, **params):

@@ -1,9 +1,9 @@
-"""The Ray internals ganbench relies on (ganbench.ray_compat) and the DeveloperAPI it uses.
+"""The Ray internals ganbench relies on (ganbench.run.ray_compat) and the DeveloperAPI it uses.
 
 These tests build real Tune objects from the installed Ray, so a Ray upgrade that removes or
-renames what ``ganbench.ray_compat`` relies on fails here, with a message naming the Ray
+renames what ``ganbench.run.ray_compat`` relies on fails here, with a message naming the Ray
 version and the attribute, rather than in the middle of a ``ganbench run --resume``.
-The trainable is ``ganbench.runner.trainable`` (Ray workers import it from the installed
+The trainable is ``ganbench.run.runner.trainable`` (Ray workers import it from the installed
 package); given a spec without its fields, its trial errors at once, without training.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ganbench import runner  # noqa: F401  (sets the quiet Ray environment before `import ray`)
-from ganbench.ray_compat import CHECKED_RAY_VERSIONS, RayCompatError, set_tuner_callbacks
+from ganbench.run import runner  # noqa: F401  (sets the quiet Ray environment before `import ray`)
+from ganbench.run.ray_compat import CHECKED_RAY_VERSIONS, RayCompatError, set_tuner_callbacks
 from tests.integration.test_cluster import ray_tmpdir  # noqa: F401 (fixture)
 
 import ray  # noqa: E402
@@ -59,20 +59,20 @@ def _run_config(tuner: tune.Tuner):
     local = getattr(tuner, "_local_tuner", None)
     assert local is not None, (
         f"{RAY}: tune.Tuner has no private attribute '_local_tuner'; "
-        "update ganbench.ray_compat.set_tuner_callbacks")
+        "update ganbench.run.ray_compat.set_tuner_callbacks")
     assert isinstance(local, TunerInternal), (
         f"{RAY}: tune.Tuner._local_tuner is a {type(local).__name__}, not a TunerInternal; "
-        "update ganbench.ray_compat.set_tuner_callbacks")
+        "update ganbench.run.ray_compat.set_tuner_callbacks")
     assert hasattr(local, "_run_config"), (
         f"{RAY}: TunerInternal has no private attribute '_run_config'; "
-        "update ganbench.ray_compat.set_tuner_callbacks")
+        "update ganbench.run.ray_compat.set_tuner_callbacks")
     rc = local._run_config
     assert isinstance(rc, ray.air.config.RunConfig) and hasattr(rc, "callbacks"), (
         f"{RAY}: TunerInternal._run_config is a {type(rc).__name__}, not a RunConfig with "
-        "'callbacks'; update ganbench.ray_compat.set_tuner_callbacks")
+        "'callbacks'; update ganbench.run.ray_compat.set_tuner_callbacks")
     assert local.get_run_config() is rc, (
         f"{RAY}: TunerInternal._run_config is no longer the RunConfig that fit() uses; "
-        "update ganbench.ray_compat.set_tuner_callbacks")
+        "update ganbench.run.ray_compat.set_tuner_callbacks")
     return rc
 
 
@@ -91,7 +91,7 @@ def test_restore_still_has_no_public_way_to_pass_callbacks():
     public = {p for p in params if not p.startswith("_")}
     assert not public & {"callbacks", "run_config"}, (
         f"{RAY}: Tuner.restore now accepts {sorted(public & {'callbacks', 'run_config'})}: "
-        "pass the callbacks there and remove ganbench.ray_compat.set_tuner_callbacks")
+        "pass the callbacks there and remove ganbench.run.ray_compat.set_tuner_callbacks")
 
 
 def test_adapter_replaces_the_callbacks_of_a_restored_tuner(tmp_path):
@@ -152,7 +152,7 @@ def test_restored_tuner_fits_with_the_adapters_callbacks(tmp_path, ray_tmpdir, m
         ray.shutdown()
     assert second.errors, "the probe trial should error again when resumed"
     assert Recorder.events == ["start", "error"], (
-        f"{RAY}: callbacks set by ganbench.ray_compat.set_tuner_callbacks on a restored Tuner "
+        f"{RAY}: callbacks set by ganbench.run.ray_compat.set_tuner_callbacks on a restored Tuner "
         f"were not called by fit() (events {Recorder.events})")
     trial_dirs = [p.name for p in (tmp_path / NAME).iterdir() if p.is_dir()]
     assert any(d.startswith("compat__probe_") for d in trial_dirs), trial_dirs

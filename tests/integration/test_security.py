@@ -20,8 +20,8 @@ from markupsafe import escape
 import ganbench
 from ganbench.pipeline import default_run_dir
 from ganbench.report import diagnosis
-from ganbench.suite import load_suite, parse_suite
-from ganbench.yamlio import MAX_BYTES, SuiteError, load_yaml
+from ganbench.config.suite import load_suite, parse_suite
+from ganbench.config.yamlio import MAX_BYTES, SuiteError, load_yaml
 from tests.integration.test_cluster import ganbench as run_cli
 from tests.integration.test_cluster import kill_ray, ray_env
 
@@ -298,7 +298,7 @@ def test_nothing_unpickles():
     assert not bad, "unsafe loading:\n" + "\n".join(bad)
     import yaml
 
-    from ganbench import yamlio
+    from ganbench.config import yamlio
 
     assert issubclass(yamlio._Loader, yaml.SafeLoader)
 
@@ -307,7 +307,7 @@ SHELL_MODULES = {"subprocess", "pty", "commands", "popen2", "asyncio.subprocess"
 SHELL_CALLS = ("os.system", "os.popen", "os.exec", "os.spawn", "os.posix_spawn", "os.fork",
                "asyncio.create_subprocess")
 # git rev-parse HEAD, and the C compiler building ganbench's own kernel sources: fixed arguments
-ALLOWED_SHELL_FILES = {"ganbench/manifest.py", "ganbench/kernels.py"}
+ALLOWED_SHELL_FILES = {"ganbench/run/manifest.py", "ganbench/components/kernels.py"}
 
 
 def _shell_uses(tree: ast.AST) -> list[str]:
@@ -333,7 +333,7 @@ def test_no_suite_value_reaches_a_shell():
         if hits:
             users[str(path.relative_to(PACKAGE.parent))] = hits
     assert set(users) == ALLOWED_SHELL_FILES, users
-    assert users["ganbench/manifest.py"] == ["subprocess"]
+    assert users["ganbench/run/manifest.py"] == ["subprocess"]
     # and the one use runs git with fixed arguments, no shell, nothing from a suite
     src = (PACKAGE / "manifest.py").read_text(encoding="utf-8")
     calls = [c for c in _calls(ast.parse(src)) if _dotted(c.func).startswith(("subprocess", "os."))
@@ -351,7 +351,7 @@ def test_no_suite_value_reaches_a_shell():
 def test_git_commit_runs_git_on_the_package_folder_only(monkeypatch):
     # behaviour, not source text: the one subprocess of the manifest runs git, without a shell,
     # on the package's own checkout and nothing else
-    from ganbench import manifest
+    from ganbench.run import manifest
 
     seen = []
 
@@ -375,7 +375,7 @@ def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
         assert isinstance(argv, ast.List)
         assert ast.unparse(argv.elts[0]) == "cc"  # $CC or "cc": the user's own compiler setting
         assert _kw(call, "shell") in (None, False)
-    from ganbench import kernels
+    from ganbench.components import kernels
 
     assert {p.name for p in kernels.HERE.glob("*.c")} == {"noise_kernel.c", "critic_kernel.c"}
 
@@ -383,7 +383,7 @@ def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
 def test_kernel_build_compiles_only_the_package_source(monkeypatch, tmp_path):
     # behaviour, not source text: building a kernel runs the compiler, without a shell, on the
     # package's own .c file and writes only into the kernel cache
-    from ganbench import kernels
+    from ganbench.components import kernels
 
     monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", "cc")

@@ -1,4 +1,4 @@
-"""Tests for ganbench.suite / ganbench.yamlio / ganbench.compat and the CLI's suite handling
+"""Tests for ganbench.config.suite / ganbench.config.yamlio / ganbench.config.compat and the CLI's suite handling
 (unknown keys, wrong types, unknown names and senseless combinations are errors
 that name the field and its line)."""
 
@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from ganbench.cli import app
 from pydantic import ValidationError
 
-from ganbench.remedies.base import RemedyParams
-from ganbench.suite import (Budget, Evaluation, Fidelity, Model, Optimizer, Suite, TrialSpec, apply_overrides,
+from ganbench.components.remedies.base import RemedyParams
+from ganbench.config.suite import (Budget, Evaluation, Fidelity, Model, Optimizer, Suite, TrialSpec, apply_overrides,
                             expand, load_suite, parse_suite, suite_hash)
-from ganbench.yamlio import SuiteError
+from ganbench.config.yamlio import SuiteError
 
 REPO = Path(__file__).resolve().parents[3]
 SHIPPED_SUITES = sorted((REPO / "suites").glob("*.yaml"))

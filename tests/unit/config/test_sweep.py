@@ -10,9 +10,9 @@ import tempfile
 import pandas as pd
 import pytest
 
-from ganbench.suite import expand, parse_suite
-from ganbench.sweep import Axis, Sweep, apply_to_spec, grid_size, parse_path
-from ganbench.yamlio import SuiteError
+from ganbench.config.suite import expand, parse_suite
+from ganbench.config.sweep import Axis, Sweep, apply_to_spec, grid_size, parse_path
+from ganbench.config.yamlio import SuiteError
 
 BASE = """\
 name: sw

@@ -1,4 +1,4 @@
-"""Tests for ganbench.analysis.coverage on constructed samples (toy coverage)."""
+"""Tests for ganbench.train.measures.coverage on constructed samples (toy coverage)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from ganbench.analysis.coverage import (
+from ganbench.train.measures.coverage import (
     chance_coverage,
     coverage_metrics,
     mode_histogram,
     nearest_mode,
 )
-from ganbench.data.toy import Grid, GridParams, Ring, RingParams
+from ganbench.components.data.toy import Grid, GridParams, Ring, RingParams
 
 
 @pytest.fixture(scope="module")

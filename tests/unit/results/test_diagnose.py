@@ -1,4 +1,4 @@
-"""Tests for ganbench.analysis.diagnose: hand-made trial rows and histories with known verdicts,
+"""Tests for ganbench.results.diagnose: hand-made trial rows and histories with known verdicts,
 and the Dirac-GAN through the real trainer against Mescheder et al. (2018)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from ganbench.analysis import diagnose as dg
-from ganbench.analysis.diagnose import (
+from ganbench.results import diagnose as dg
+from ganbench.results.diagnose import (
     DiagnoseConfig,
     Evidence,
     Verdict,
@@ -20,9 +20,9 @@ from ganbench.analysis.diagnose import (
     diagnose_frame,
     diagnostics_config,
 )
-from ganbench.analysis.dynamics import DynamicsConfig
-from ganbench.analysis.stats import split_verdicts, verdict_rates
-from ganbench.suite import expand, parse_suite, resolved_combo
+from ganbench.results.dynamics import DynamicsConfig
+from ganbench.results.stats import split_verdicts, verdict_rates
+from ganbench.config.suite import expand, parse_suite, resolved_combo
 
 # --------------------------------------------------------------------------------------------
 # Rows and histories
@@ -67,7 +67,7 @@ def names(vs):
 
 
 def dyn_of(h, probability=True):
-    from ganbench.analysis.dynamics import trial_dynamics
+    from ganbench.results.dynamics import trial_dynamics
 
     return trial_dynamics(h, probability)
 
@@ -421,7 +421,7 @@ EXPECTED = {"minimax_sim": "non_convergence", "minimax_alt": "non_convergence",
 
 @pytest.fixture(scope="module")
 def dirac_run():
-    from ganbench.training import train_trial
+    from ganbench.train.training import train_trial
 
     threads = torch.get_num_threads()
     suite = parse_suite(DIRAC_SUITE)

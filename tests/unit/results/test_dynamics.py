@@ -1,4 +1,4 @@
-"""Tests for ganbench.analysis.dynamics on constructed series with known answers, and by
+"""Tests for ganbench.results.dynamics on constructed series with known answers, and by
 simulation (seeded) for the red-noise periodicity test."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganbench.analysis.dynamics import (
+from ganbench.results.dynamics import (
     DynamicsConfig,
     d_saturation,
     dirac_metrics,
@@ -293,8 +293,8 @@ def keep_threads():
 
 def test_dirac_trial_in_process_oscillates(keep_threads):
     # the real training loop, in-process (no Ray): D's logged loss after burn-in
-    from ganbench.suite import expand, parse_suite
-    from ganbench.training import train_trial
+    from ganbench.config.suite import expand, parse_suite
+    from ganbench.train.training import train_trial
 
     text = ("name: dirac_osc\nseeds: 1\nbudget: {steps: 500}\ndatasets: {dirac: {h: 0.2}}\n"
             "optimizer: {batch_size: 4}\n"

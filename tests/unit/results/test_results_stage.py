@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ganbench.analysis import stats
+from ganbench.results import stats
 from ganbench.cli import app
 from ganbench.results import catalog
 from ganbench.results.stage import (RESULT_FILES, compute_results, design_table, load_results,
@@ -106,7 +106,7 @@ def test_catalog_declares_every_compared_metric_once():
 
 
 def test_manifest_is_written_and_read_by_one_class(tmp_path):
-    from ganbench.manifest import Manifest
+    from ganbench.run.manifest import Manifest
 
     m = Manifest.model_validate(fixture._manifest())
     assert m.baseline == fixture.BASELINE and m.protocol.datasets["ring"].kind == "toy2d"

@@ -1,4 +1,4 @@
-"""Tests for ganbench.analysis.stats."""
+"""Tests for ganbench.results.stats."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganbench.analysis import stats
-from ganbench.analysis.stats import (
+from ganbench.results import stats
+from ganbench.results.stats import (
     BOOTSTRAP_SEED,
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,

@@ -1,4 +1,4 @@
-"""Tests for ganbench.data.toy samplers and ganbench.nets.mlp."""
+"""Tests for ganbench.components.data.toy samplers and ganbench.components.nets.mlp."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.data.toy import DATASETS, Dirac, DiracParams, Grid, GridParams, Ring, RingParams
-from ganbench.nets.mlp import STREAMS, SeededMLP, stream_seed
+from ganbench.components.data.toy import DATASETS, Dirac, DiracParams, Grid, GridParams, Ring, RingParams
+from ganbench.components.nets.mlp import STREAMS, SeededMLP, stream_seed
 
 
 @pytest.fixture(params=["ring", "grid"])

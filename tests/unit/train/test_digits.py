@@ -1,4 +1,4 @@
-"""The digit classifier and stacked-digit mode counting (ganbench.analysis.digits)."""
+"""The digit classifier and stacked-digit mode counting (ganbench.train.measures.digits)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import ganbench
-from ganbench.analysis import digits
-from ganbench.data.images import load_digits_u8, resize_u8
+from ganbench.train.measures import digits
+from ganbench.components.data.images import load_digits_u8, resize_u8
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.suite import expand, parse_suite
-from ganbench.training import DIRAC_DEFAULT_H, DiracTask, SampleTask, Trainer, train_trial
+from ganbench.config.suite import expand, parse_suite
+from ganbench.train.training import DIRAC_DEFAULT_H, DiracTask, SampleTask, Trainer, train_trial
 
 
 def fprime(t: float) -> float:

@@ -1,4 +1,4 @@
-"""Tests for ganbench.analysis.fidelity: the toy Fréchet distance against closed forms.
+"""Tests for ganbench.train.measures.fidelity: the toy Fréchet distance against closed forms.
 
 For N(μ₁, Σ₁) and N(μ₂, Σ₂): FD = ‖μ₁ - μ₂‖² + Tr(Σ₁ + Σ₂ - 2(Σ₁Σ₂)^½).
 * Diagonal Σ with variances σ₁ᵢ, σ₂ᵢ: (Σ₁Σ₂)^½ = diag(√(σ₁ᵢσ₂ᵢ)), so
@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from ganbench.analysis.fidelity import FRECHET_DESCRIPTION, frechet_distance, gaussian_statistics
+from ganbench.train.measures.fidelity import FRECHET_DESCRIPTION, frechet_distance, gaussian_statistics
 
 
 def stats(mu, sigma):

@@ -8,11 +8,11 @@ import dataclasses
 import pytest
 import torch
 
-from ganbench.nets import fused_critic
-from ganbench.nets.activations import ACTIVATIONS
-from ganbench.nets.mlp import SeededMLP
-from ganbench.suite import expand, parse_suite
-from ganbench.training import Trainer
+from ganbench.components.nets import fused_critic
+from ganbench.components.nets.activations import ACTIVATIONS
+from ganbench.components.nets.mlp import SeededMLP
+from ganbench.config.suite import expand, parse_suite
+from ganbench.train.training import Trainer
 
 pytestmark = pytest.mark.skipif(not fused_critic.available(), reason="no C compiler for the critic kernel")
 
@@ -153,7 +153,7 @@ def test_fused_training_follows_the_torch_path(combo):
 
 
 def test_trial_rows_say_which_critic_ran():
-    from ganbench.training import train_trial
+    from ganbench.train.training import train_trial
 
     specs = _specs()
     for combo, expect in (("plain", "fused"), ("r1", "torch")):

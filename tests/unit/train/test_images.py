@@ -1,4 +1,4 @@
-"""Image datasets (ganbench.data.images), conv nets (ganbench.nets.conv), their validation,
+"""Image datasets (ganbench.components.data.images), conv nets (ganbench.components.nets.conv), their validation,
 and one tiny image run end to end through Ray."""
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 import torch
 
-from ganbench.data.images import DatasetUnavailable, to_model, to_uint8
-from ganbench.data.toy import DATASETS
-from ganbench.nets.conv import SeededConvDiscriminator, SeededConvGenerator, conv_plan
-from ganbench.remedies import REMEDIES
-from ganbench.suite import expand, parse_suite
-from ganbench.training import Trainer
-from ganbench.yamlio import SuiteError
+from ganbench.components.data.images import DatasetUnavailable, to_model, to_uint8
+from ganbench.components.data.toy import DATASETS
+from ganbench.components.nets.conv import SeededConvDiscriminator, SeededConvGenerator, conv_plan
+from ganbench.components.remedies import REMEDIES
+from ganbench.config.suite import expand, parse_suite
+from ganbench.train.training import Trainer
+from ganbench.config.yamlio import SuiteError
 
 IMAGE_SETS = ["digits", "stacked_digits", "mnist", "fashion_mnist", "cifar10", "image_folder"]
 
@@ -273,7 +273,7 @@ def test_generate_and_layer_probes():
 
 
 def test_image_evaluator_reports_modes_and_fid():
-    from ganbench.training import train_trial
+    from ganbench.train.training import train_trial
 
     res = train_trial(conv_spec())
     row = res.rows[0]

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from ganbench import kernels
+from ganbench.components import kernels
 
 
 @pytest.fixture

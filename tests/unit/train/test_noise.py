@@ -8,8 +8,8 @@ import pytest
 import torch
 from scipy import stats
 
-from ganbench import noise
-from ganbench.noise import MIN_PARALLEL, NoiseStream, philox4x32, philox_normal, philox_normal_numpy
+from ganbench.components import noise
+from ganbench.components.noise import MIN_PARALLEL, NoiseStream, philox4x32, philox_normal, philox_normal_numpy
 
 CPU = torch.device("cpu")
 
@@ -44,7 +44,7 @@ def test_compiled_kernel_equals_numpy_reference_bit_for_bit(key, block0, n):
 
 def test_box_muller_covers_every_quadrant_and_the_edges_exactly():
     """Reference values computed by hand from the definition: u = (a + 1) 2^-24, θ = 2π t 2^-24."""
-    from ganbench.noise import _box_muller
+    from ganbench.components.noise import _box_muller
 
     a = np.array([0xFFFFFFFF, 0, 0x7FFFFFFF, 0x12345678, 0x12345678, 0x12345678, 0x12345678], np.uint32)
     t = np.array([0, 0, 0, 0x10000000, 0x50000000, 0x90000000, 0xD0000000], np.uint32)

@@ -1,4 +1,4 @@
-"""Tests for ganbench.objectives: every registered loss against values worked out by hand.
+"""Tests for ganbench.components.objectives: every registered loss against values worked out by hand.
 
 Reference values are written with the probability D = σ(logit) = 1/(1 + e^(-logit)) and
 math.log / math.exp, i.e. in the papers' form (-log D(x) - log(1 - D(G(z))), ...), not with
@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from ganbench.objectives import LOSSES
+from ganbench.components.objectives import LOSSES
 
 # [S=2, B=2] logits: seed 0 in row 0, seed 1 in row 1.
 REAL = [[0.0, 2.0], [1.0, -1.0]]

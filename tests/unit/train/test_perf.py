@@ -10,7 +10,7 @@ import sys
 import torch
 
 import ganbench
-from ganbench import perf
+from ganbench.train import perf
 
 
 def test_allocator_tuning_is_idempotent_and_reported():

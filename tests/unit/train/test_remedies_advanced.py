@@ -1,5 +1,5 @@
 """Tests for the unrolled, spectral_norm and minibatch_discrimination remedies
-(ganbench.remedies.unrolled / spectral_norm / minibatch_discrimination), plus a short
+(ganbench.components.remedies.unrolled / spectral_norm / minibatch_discrimination), plus a short
 training run of every registered remedy."""
 
 from __future__ import annotations
@@ -9,15 +9,15 @@ import dataclasses
 import pytest
 import torch
 
-from ganbench.remedies import REMEDIES
-from ganbench.remedies.minibatch_discrimination import MinibatchFeatures, MinibatchStddev
-from ganbench.remedies.spectral_norm import power_iteration
-from ganbench.remedies.unrolled import (
+from ganbench.components.remedies import REMEDIES
+from ganbench.components.remedies.minibatch_discrimination import MinibatchFeatures, MinibatchStddev
+from ganbench.components.remedies.spectral_norm import power_iteration
+from ganbench.components.remedies.unrolled import (
     Unrolled, adam_step, draw_batches, rmsprop_step, sgd_step, unroll_discriminator,
 )
-from ganbench.suite import expand, parse_suite
-from ganbench.training import Trainer
-from ganbench.yamlio import SuiteError
+from ganbench.config.suite import expand, parse_suite
+from ganbench.train.training import Trainer
+from ganbench.config.yamlio import SuiteError
 
 ADAM = "{name: adam, lr: 1.0e-3, batch_size: 32}"
 

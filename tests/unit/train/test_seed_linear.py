@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganbench.nets.seed_linear import NARROW, bmm, seed_linear
+from ganbench.components.nets.seed_linear import NARROW, bmm, seed_linear
 
 
 # (batch, fan_in, fan_out): narrow outputs (transposed form), fan_in 1 (outer product),
@@ -52,7 +52,7 @@ def test_bmm_forms_agree_with_torch_bmm(m, k, n):
 @pytest.mark.parametrize("width", [1, 2, NARROW, NARROW + 1])
 def test_narrow_hidden_layers_train(width):
     """Hidden layers as narrow as the transposed form (ReLU is applied in place on them)."""
-    from ganbench.nets.mlp import SeededMLP
+    from ganbench.components.nets.mlp import SeededMLP
 
     net = SeededMLP([3, width, width, 2], torch.relu, seeds=[0, 1], stream="g_init")
     x = torch.randn(2, 16, 3)

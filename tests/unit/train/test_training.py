@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.suite import expand, parse_suite
-from ganbench.training import Trainer, train_trial
+from ganbench.config.suite import expand, parse_suite
+from ganbench.train.training import Trainer, train_trial
 
 RING = """\
 name: t

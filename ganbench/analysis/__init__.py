@@ -1,1 +1,0 @@
-"""Analysis of run results: diagnostics, dynamics and statistics across seeds."""

@@ -1,8 +1,0 @@
-"""Datasets, registered by name (see :data:`ganbench.data.toy.DATASETS`).
-
-Importing this package registers every dataset family: the toy sets (``toy``) and the image
-sets (``images``).
-"""
-
-from ganbench.data import toy  # noqa: F401
-from ganbench.data import images  # noqa: F401,E402

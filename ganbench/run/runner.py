@@ -1,0 +1,388 @@
+"""Ray Tune runner: one Tune trial per dataset × combo, all its seeds in lockstep.
+
+The trainable lives here (Ray workers import it from the installed package). Each trial
+reports aggregate metrics with ``tune.report`` at every evaluation and, at the end, a
+checkpoint holding its full per-seed artifacts (``rows.json``, ``history.parquet``,
+``samples.npz``); :func:`collect` turns the checkpoints into the run folder's tables.
+Because artifacts travel as checkpoints, they reach the driver from any node of a cluster
+as long as ``storage_path`` (the run folder's ``ray/``) is on storage every node can reach.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganbench import io
+from ganbench.run.ray_compat import set_tuner_callbacks
+from ganbench.config.suite import TrialSpec
+
+#: Environment that keeps Ray quiet and free of side effects (see ENVIRONMENT-NOTES).
+RAY_QUIET_ENV = {
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_AIR_NEW_OUTPUT": "0",
+    "RAY_DEDUP_LOGS": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+}
+
+TUNE_NAME = "tune"
+
+
+def quiet_ray_env() -> None:
+    """Set the quiet Ray environment (before ``import ray``); existing values win."""
+    for k, v in RAY_QUIET_ENV.items():
+        os.environ.setdefault(k, v)
+
+
+quiet_ray_env()
+from ray.tune import Callback  # noqa: E402  (after the quiet environment is set)
+
+
+def trainable(config: dict[str, Any]) -> None:
+    """The Tune function trainable: train one trial, report, and checkpoint its artifacts."""
+    from ray import tune
+
+    from ganbench.train.training import train_trial
+
+    hp = dict(config.get("hp") or {})
+    spec_d = config["spec"]
+    applied: dict[str, bool] = {}
+    if hp:
+        from ganbench.config.sweep import apply_to_spec
+
+        spec_d, applied = apply_to_spec(spec_d, hp)
+    spec = TrialSpec.from_dict(spec_d)
+    with tempfile.TemporaryDirectory() as tmp:
+        meta = _reuse_finished(Path(tmp), spec.trial_id)
+        if meta is not None:  # finished before the driver was killed: report it, do not rerun
+            tune.report({"done_trial": 1, "failed": int(bool(meta.get("failed")))},
+                        checkpoint=tune.Checkpoint.from_directory(tmp))
+            return
+    t0 = time.perf_counter()
+    fail_at = _injected_failure(spec.trial_id)
+
+    def on_eval(rec: dict[str, Any]) -> None:
+        if fail_at is not None and rec["step"] >= fail_at:
+            raise RuntimeError(f"injected failure at step {rec['step']} ({FAIL_ENV})")
+        tune.report({**rec, "done_trial": 0})
+
+    try:
+        result = train_trial(spec, on_eval=on_eval)
+        rows, history, samples, device = result.rows, result.history, result.samples, result.device
+        status = {"failed": False, "error": ""}
+    except Exception as exc:  # a failing trial must not stop the suite
+        msg = f"{type(exc).__name__}: {exc}"
+        rows = [{"seed": s, "status": "failed", "error": msg, "steps": 0,
+                 "wall_s": (time.perf_counter() - t0) / max(1, len(spec.seeds))} for s in spec.seeds]
+        history, samples, device = [], {}, "?"
+        status = {"failed": True, "error": msg, "traceback": traceback.format_exc()}
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "rows.json").write_text(json.dumps({"trial_id": spec.trial_id, "rows": rows,
+                                                 "device": device, "hp": hp, "hp_applied": applied,
+                                                 "node_id": _node_id(),
+                                                 **status}, default=float))
+        pd.DataFrame(history).to_parquet(d / "history.parquet", index=False)
+        np.savez(d / "samples.npz", **{f"seed{k}": v for k, v in samples.items()})
+        tune.report({"done_trial": 1, "failed": int(status["failed"])},
+                    checkpoint=tune.Checkpoint.from_directory(tmp))
+
+
+#: Testing hook: ``GANBENCH_INJECT_FAILURE="<dataset>__<combo>@<step>"`` makes that trial
+#: raise at its first evaluation at or after ``step`` (how the tests prove that one failing
+#: trial leaves the rest of the suite intact). Has no effect when unset.
+FAIL_ENV = "GANBENCH_INJECT_FAILURE"
+
+
+def _injected_failure(trial_id: str) -> int | None:
+    for item in filter(None, os.environ.get(FAIL_ENV, "").split(",")):
+        tid, _, step = item.partition("@")
+        if tid == trial_id:
+            return int(step or 0)
+    return None
+
+
+def _node_id() -> str:
+    """The Ray node this trial runs on (recorded in the checkpoint's rows.json)."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+    except Exception:
+        return ""
+
+
+_ARTIFACTS = ("rows.json", "history.parquet", "samples.npz")
+
+
+def _reuse_finished(dest: Path, trial_id: str) -> dict[str, Any] | None:
+    """Copy into ``dest`` the artifacts this trial already checkpointed before its driver died.
+
+    Tune snapshots its experiment state only every ~10 s, so a trial that finished just before
+    the driver was SIGKILLed is restored as unfinished. Its final checkpoint is in its trial
+    folder on storage all the same: reuse it (after checking every file reads back) instead
+    of training again. Returns the checkpoint's rows.json, or None to train.
+    """
+    try:
+        import pyarrow.fs as pafs
+        from ray import tune
+
+        # The trial's StorageContext (a DeveloperAPI): its folder on the run's storage, where
+        # Tune persists the checkpoints. Not get_trial_dir(), a node-local staging folder.
+        storage = tune.get_context().get_storage()
+        if storage is None:  # not inside a Tune trial
+            return None
+        fs = storage.storage_filesystem
+        infos = fs.get_file_info(pafs.FileSelector(storage.trial_fs_path, allow_not_found=True))
+        ckpts = sorted(i.path for i in infos if i.type == pafs.FileType.Directory
+                       and i.base_name.startswith("checkpoint_"))
+        for ckpt in reversed(ckpts):
+            try:
+                for name in _ARTIFACTS:
+                    with fs.open_input_stream(f"{ckpt}/{name}") as src:
+                        (dest / name).write_bytes(src.read())
+                meta = json.loads((dest / "rows.json").read_text())
+                pd.read_parquet(dest / "history.parquet")
+                with np.load(dest / "samples.npz", allow_pickle=False) as npz:
+                    [npz[k] for k in npz.files]
+                if meta.get("trial_id") == trial_id and "rows" in meta:
+                    return meta
+            except Exception:
+                pass
+            for name in _ARTIFACTS:
+                (dest / name).unlink(missing_ok=True)
+    except Exception:
+        pass
+    return None
+
+
+def _trial_dirname(trial: Any) -> str:
+    return f"{trial.config['spec']['trial_id']}_{trial.trial_id}"
+
+
+_PROGRESS: dict[str, Any] = {}
+
+
+class ProgressCallback(Callback):
+    """A Tune callback advancing the driver's rich progress bar as trials finish.
+
+    The bar lives in the module-level ``_PROGRESS`` slot, not in the callback, because Tune
+    pickles its callbacks into the experiment state (for resume); this class is importable,
+    so it pickles by reference.
+    """
+
+    def _advance(self) -> None:
+        bar = _PROGRESS.get("bar")
+        if bar is not None:
+            bar[0].advance(bar[1])
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._advance()
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._advance()
+
+
+def _make_progress_callback() -> ProgressCallback:
+    return ProgressCallback()
+
+
+def init_ray(address: str | None, num_cpus: int | None = None) -> None:
+    """Start a quiet local Ray, or join the cluster at ``address``."""
+    quiet_ray_env()
+    import ray
+
+    if ray.is_initialized():
+        return
+    kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                  logging_level="ERROR", configure_logging=True)
+    if address:
+        ray.init(address=address, **{k: v for k, v in kwargs.items() if k != "include_dashboard"})
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+
+
+def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | None = None,
+               resume: bool = False, show_progress: bool = True,
+               sweep: dict[str, Any] | None = None) -> Any:
+    """Schedule ``specs`` with Ray Tune (Ray must be initialised); returns the ResultGrid."""
+    from ray import tune
+
+    storage = str((run_dir / "ray").resolve())
+    cpus = max(s.cpus for s in specs)
+    gpus = max(s.gpus for s in specs)
+    resources = {"cpu": cpus, "gpu": gpus} if gpus > 0 else {"cpu": cpus}
+    fn = tune.with_resources(trainable, resources)
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                        disable=not show_progress, transient=False)
+    exp_path = Path(storage) / TUNE_NAME
+    from ganbench.config import sweep as sw
+
+    spaces = {k: sw.to_tune(v) for k, v in (sweep or {}).items() if k not in sw.RESERVED}
+    samples = int((sweep or {}).get("samples", 1))
+    total = len(specs) * samples * _grid_size(sweep)
+    param_space: dict[str, Any] = {"spec": tune.grid_search([s.to_dict() for s in specs])}
+    search_alg = None
+    if spaces:
+        from ray.tune.search import BasicVariantGenerator
+
+        param_space["hp"] = spaces
+        search_alg = BasicVariantGenerator(random_state=int((sweep or {}).get("seed", 0)))
+    with progress:
+        task = progress.add_task("trials", total=total)
+        _PROGRESS["bar"] = (progress, task)
+        callbacks = [_make_progress_callback()]
+        if resume and tune.Tuner.can_restore(str(exp_path)):
+            tuner = tune.Tuner.restore(str(exp_path), trainable=fn, resume_unfinished=True,
+                                       resume_errored=True)
+            # count the trials that had already finished
+            try:
+                done = sum(1 for r in tuner.get_results() if r.checkpoint is not None)
+                progress.update(task, completed=done)
+            except Exception:
+                pass
+            # Tuner.restore takes no run_config: no public way to give it callbacks
+            set_tuner_callbacks(tuner, callbacks)
+        else:
+            tuner = tune.Tuner(
+                fn,
+                param_space=param_space,
+                tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
+                                            trial_dirname_creator=_trial_dirname,
+                                            num_samples=samples, search_alg=search_alg),
+                run_config=tune.RunConfig(name=TUNE_NAME, storage_path=storage, verbose=0,
+                                          callbacks=callbacks),
+            )
+        try:
+            return tuner.fit()
+        finally:
+            _PROGRESS.pop("bar", None)
+
+
+from ganbench.config.sweep import grid_size as _grid_size  # noqa: E402
+
+
+def _ray_order(res: Any) -> tuple[int, str]:
+    """Generation order of a Tune trial (its id ends in a zero-padded counter)."""
+    rid = str((res.metrics or {}).get("trial_id") or Path(str(res.path)).name.rsplit("_", 1)[-1])
+    tail = rid.rsplit("_", 1)[-1]
+    return (int(tail) if tail.isdigit() else 1 << 30, rid)
+
+
+def collect(results: Any, specs: list[TrialSpec], sweep: dict[str, Any] | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """Turn a ResultGrid into ``(trials, history, samples)``; samples keyed by file stem.
+
+    With a sweep, each dataset × combo has several hyperparameter samples, numbered
+    ``hp_id`` 0, 1, ... in Tune's generation order; their settings are ``hp.<path>`` columns.
+    """
+    from ganbench.config.sweep import RESERVED
+
+    by_id = {s.trial_id: s for s in specs}
+    swept = [k for k in (sweep or {}) if k not in RESERVED]
+    expected = int((sweep or {}).get("samples", 1)) * _grid_size(sweep) if swept else 1
+    trial_rows: list[dict[str, Any]] = []
+    hist_frames: list[pd.DataFrame] = []
+    samples: dict[str, np.ndarray] = {}
+    count: dict[str, int] = {}
+    for res in sorted(results, key=_ray_order):
+        cfg = res.config or {}
+        tid = cfg.get("spec", {}).get("trial_id")
+        if tid not in by_id:
+            continue
+        spec = by_id[tid]
+        hp_id = count.get(tid, 0)
+        count[tid] = hp_id + 1
+        base = {"dataset": spec.dataset, "combo": spec.combo}
+        if swept:
+            base["hp_id"] = hp_id
+            for k in swept:
+                base[f"hp.{k}"] = (cfg.get("hp") or {}).get(k, np.nan)
+        stem = f"{spec.dataset}__{spec.combo}" + (f"__hp{hp_id}" if swept else "")
+        ckpt = res.checkpoint
+        if ckpt is None:
+            if res.error is not None:
+                status, err = "failed", f"{type(res.error).__name__}: {res.error}"[:2000]
+            else:
+                status, err = "interrupted", "trial was interrupted before it finished"
+            for s in spec.seeds:
+                trial_rows.append({**base, "seed": s, "status": status, "error": err, "steps": 0})
+            continue
+        with ckpt.as_directory() as d:
+            d = Path(d)
+            meta = json.loads((d / "rows.json").read_text())
+            hist = pd.read_parquet(d / "history.parquet")
+            with np.load(d / "samples.npz", allow_pickle=False) as npz:
+                for key in npz.files:
+                    samples[f"{stem}__seed{int(key[4:])}"] = npz[key]
+        applied = meta.get("hp_applied") or {}
+        for k in swept:
+            if applied.get(k) is False:
+                base[f"hp.{k}"] = np.nan
+        for row in meta["rows"]:
+            trial_rows.append({**base, **row, "device": meta.get("device", "")})
+        if len(hist):
+            for pos, (k, v) in enumerate(base.items()):
+                if not k.startswith("hp."):
+                    hist.insert(pos, k, v)
+            hist_frames.append(hist)
+    for tid, spec in by_id.items():  # trials Ray never created (e.g. interrupted early)
+        for hp_id in range(count.get(tid, 0), expected):
+            for s in spec.seeds:
+                row = {"dataset": spec.dataset, "combo": spec.combo, "seed": s, "status": "missing",
+                       "error": "trial did not run", "steps": 0}
+                if swept:
+                    row["hp_id"] = hp_id
+                trial_rows.append(row)
+    order = {s.trial_id: i for i, s in enumerate(specs)}
+    keys = ["_o"] + (["hp_id"] if swept else [])
+
+    def in_suite_order(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+        if not len(frame):
+            return frame
+        frame["_o"] = [order.get(f"{d}__{c}", 0) for d, c in zip(frame["dataset"], frame["combo"])]
+        return frame.sort_values(keys + extra, kind="stable").drop(columns="_o").reset_index(drop=True)
+
+    trials = in_suite_order(pd.DataFrame(trial_rows), ["seed"])
+    history = pd.concat(hist_frames, ignore_index=True) if hist_frames else pd.DataFrame(
+        columns=["dataset", "combo", "seed", "step"])
+    history = in_suite_order(history, ["seed", "step"])
+    return trials, history, samples
+
+
+TRIAL_COLUMNS = ["dataset", "combo", "seed", "status", "error", "steps", "diverged_step",
+                 "modes_covered", "modes_total", "hq_fraction", "reverse_kl", "cell_entropy",
+                 "cells_occupied", "chance_coverage", "frechet_distance", "d_loss_final",
+                 "g_loss_final", "g_grad_norm_final", "d_grad_norm_final", "d_real_final",
+                 "d_fake_final", "theta_final", "psi_final", "dist_final", "wall_s",
+                 "trial_wall_s", "device"]
+
+
+def write_tables(run_dir: Path, trials: pd.DataFrame, history: pd.DataFrame,
+                 samples: dict[str, np.ndarray]) -> None:
+    """Write trials.csv/.parquet, history.parquet and samples/*.npy atomically."""
+    for col in TRIAL_COLUMNS:
+        if col not in trials.columns and col != "hp_id":
+            trials[col] = "" if col in ("error", "device", "status") else np.nan
+    extra = [c for c in trials.columns if c not in TRIAL_COLUMNS]
+    trials = trials[TRIAL_COLUMNS + extra]
+    trials["error"] = trials["error"].fillna("").astype(str)
+    io.write_frame(run_dir / "trials.parquet", trials)
+    io.write_frame(run_dir / "trials.csv", trials)
+    io.write_frame(run_dir / "history.parquet", history)
+    for stem, arr in samples.items():
+        io.write_npy(run_dir / "samples" / f"{stem}.npy", np.asarray(arr, dtype=np.float32))
