@@ -316,17 +316,21 @@ def _sentence(ds: str, r: Mapping[str, Any], metric: str, alpha: float) -> dict[
 
 
 def design_note(design_ds: pd.DataFrame | None) -> str:
-    """The design-power sentence of one dataset (empty when the design can reach alpha)."""
+    """The design-power sentence of one dataset: the smallest Holm-corrected p-value its design
+    can reach, and a warning when that is not below α (empty without a comparison)."""
     if design_ds is None or design_ds.empty:
         return ""
     r = design_ds.iloc[0]
-    if bool(r["can_reach"]) or not _finite(r["min_p_holm"]):
+    if not _finite(r["min_p_holm"]):
         return ""
-    return (f"Underpowered design: with {int(r['n_min'])} runs per combo against "
-            f"{int(r['n_baseline'])} for the baseline and {int(r['n_comparisons'])} comparisons, "
-            f"even a complete separation gives at best Holm p = {format_number(r['min_p_holm'])}, "
-            f"not below α = {format_number(r['alpha'])}. Read the effect sizes and their "
-            "intervals; add seeds to test the differences.")
+    design = (f"{int(r['n_comparisons'])} comparisons with the baseline, {int(r['n_min'])} runs per "
+              f"combo against {int(r['n_baseline'])}")
+    if bool(r["can_reach"]):
+        return (f"Design: {design}; a complete separation reaches Holm p = "
+                f"{format_number(r['min_p_holm'])}, below α = {format_number(r['alpha'])}.")
+    return (f"Underpowered design: {design}; even a complete separation gives at best Holm p = "
+            f"{format_number(r['min_p_holm'])}, not below α = {format_number(r['alpha'])}. Read "
+            "the effect sizes and their intervals; add seeds to test the differences.")
 
 
 def _headlines(comparisons: pd.DataFrame | None, trials: pd.DataFrame, datasets: Sequence[str],
