@@ -70,8 +70,10 @@ def _print_design(s, specs, per: int) -> None:
             console.print(f"design: {r['dataset']}: no comparison with the baseline",
                           highlight=False, soft_wrap=True)
             continue
-        line = (f"design: {r['dataset']}: {int(r['n_comparisons'])} comparisons with the "
-                f"baseline, {int(r['n_min'])} vs {int(r['n_baseline'])} runs; smallest reachable "
+        base = ("the baseline" if r["baseline"] == s.baseline
+                else f"{r['baseline']} (the suite's baseline did not run on {r['dataset']})")
+        line = (f"design: {r['dataset']}: {int(r['n_comparisons'])} comparisons with {base}, "
+                f"{int(r['n_min'])} vs {int(r['n_baseline'])} runs; smallest reachable "
                 f"Holm p = {r['min_p_holm']:.3g}")
         if r["can_reach"]:
             console.print(line + f" (< α = {r['alpha']:g})", highlight=False, soft_wrap=True)

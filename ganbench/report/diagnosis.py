@@ -323,7 +323,9 @@ def design_note(design_ds: pd.DataFrame | None) -> str:
     r = design_ds.iloc[0]
     if not _finite(r["min_p_holm"]):
         return ""
-    design = (f"{int(r['n_comparisons'])} comparisons with the baseline, {int(r['n_min'])} runs per "
+    base = f"the baseline {r['baseline']}" if "baseline" in r and isinstance(r["baseline"], str) \
+        else "the baseline"
+    design = (f"{int(r['n_comparisons'])} comparisons with {base}, {int(r['n_min'])} runs per "
               f"combo against {int(r['n_baseline'])}")
     if bool(r["can_reach"]):
         return (f"Design: {design}; a complete separation reaches Holm p = "

@@ -96,29 +96,51 @@ def compute_summary(trials: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([summary.iloc[:, :pos], status_counts, summary.iloc[:, pos:]], axis=1)
 
 
+def dataset_baselines(trials: pd.DataFrame, baseline: str | None) -> dict[str, str]:
+    """The baseline of each dataset: the suite's ``baseline`` where it ran on that dataset, else
+    the dataset's first combo (in row order), so that a suite whose baseline is restricted to
+    some datasets still compares the combos of the others (``comparisons.csv`` names the
+    baseline of every row)."""
+    out: dict[str, str] = {}
+    if trials.empty or "combo" not in trials:
+        return out
+    for ds, sub in trials.groupby("dataset", sort=False):
+        combos = list(pd.unique(sub["combo"]))
+        if len(combos) >= 2:
+            out[str(ds)] = baseline if baseline in combos else str(combos[0])
+    return out
+
+
+def _per_dataset(trials: pd.DataFrame, baseline: str | None, fn) -> pd.DataFrame | None:
+    frames = [fn(trials[trials["dataset"] == ds], base)
+              for ds, base in dataset_baselines(trials, baseline).items()]
+    frames = [f for f in frames if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
 def compute_comparisons(trials: pd.DataFrame, baseline: str | None,
                         alpha: float = stats.SIGNIFICANCE_ALPHA) -> pd.DataFrame | None:
-    """Every combo against the baseline per dataset on the catalog's compared metrics, diverged
-    seeds ranked worst; None when the baseline is absent or there are fewer than two combos."""
-    if not baseline or trials.empty or "combo" not in trials:
-        return None
-    combos = set(trials["combo"])
-    if baseline not in combos or len(combos) < 2:
-        return None
+    """Every combo against its dataset's baseline (:func:`dataset_baselines`) on the catalog's
+    compared metrics, diverged seeds ranked worst, Holm within each dataset and metric; None
+    when no dataset has two combos."""
     metrics = [m for m in catalog.COMPARED if m in trials.columns]
-    comp = stats.compare_to_baseline(trials, baseline, metrics, group_cols=("dataset",),
-                                     combo_col="combo", alpha=alpha, status_col="status",
-                                     higher_is_better=catalog.higher_is_better())
-    keep = (comp["n"] + comp["n_diverged"] > 0) | (comp["n_baseline"] + comp["n_diverged_baseline"] > 0)
-    return comp[keep].reset_index(drop=True)
+
+    def one(sub: pd.DataFrame, base: str) -> pd.DataFrame:
+        comp = stats.compare_to_baseline(sub, base, metrics, group_cols=("dataset",),
+                                         combo_col="combo", alpha=alpha, status_col="status",
+                                         higher_is_better=catalog.higher_is_better())
+        keep = ((comp["n"] + comp["n_diverged"] > 0)
+                | (comp["n_baseline"] + comp["n_diverged_baseline"] > 0))
+        return comp[keep]
+
+    return _per_dataset(trials, baseline, one)
 
 
 def compute_divergence(trials: pd.DataFrame, baseline: str | None,
                        alpha: float = stats.SIGNIFICANCE_ALPHA) -> pd.DataFrame | None:
-    """Divergence rates against the baseline per dataset (Fisher exact, Holm)."""
-    if not baseline or trials.empty or baseline not in set(trials["combo"]):
-        return None
-    return stats.compare_divergence(trials, baseline, ("dataset",), "combo", "status", alpha)
+    """Divergence rates against each dataset's baseline (Fisher exact, Holm within it)."""
+    return _per_dataset(trials, baseline, lambda sub, base: stats.compare_divergence(
+        sub, base, ("dataset",), "combo", "status", alpha))
 
 
 def verdict_rates_frame(trials: pd.DataFrame) -> pd.DataFrame | None:
@@ -158,24 +180,26 @@ def design_table(counts: Mapping[str, Mapping[str, int]], baseline: str | None,
         Holm-adjusted exact rank-test p of a complete separation in the best-placed combo:
         :func:`ganbench.results.stats.min_attainable_p`), ``alpha`` and ``can_reach``
         (``min_p_holm < alpha``). Datasets without the baseline or another combo get NaN and
-        ``can_reach`` False.
+        ``can_reach`` False. A dataset on which the baseline did not run is compared with its
+        first combo (:func:`dataset_baselines`); ``baseline`` names it.
     """
     rows = []
     for ds, per in counts.items():
-        nb = int(per.get(baseline, 0)) if baseline else 0
-        others = {c: int(n) for c, n in per.items() if c != baseline and n > 0}
+        base = baseline if baseline in per else next(iter(per), None)
+        nb = int(per.get(base, 0)) if base else 0
+        others = {c: int(n) for c, n in per.items() if c != base and n > 0}
         m = len(others)
         if nb < 1 or m < 1:
-            rows.append({"dataset": ds, "n_comparisons": m, "n_baseline": nb,
+            rows.append({"dataset": ds, "baseline": base, "n_comparisons": m, "n_baseline": nb,
                          "n_min": min(others.values()) if others else 0,
                          "min_p_holm": float("nan"), "alpha": alpha, "can_reach": False})
             continue
         best = min(stats.min_attainable_p(n, nb, m) for n in others.values())
-        rows.append({"dataset": ds, "n_comparisons": m, "n_baseline": nb,
+        rows.append({"dataset": ds, "baseline": base, "n_comparisons": m, "n_baseline": nb,
                      "n_min": min(others.values()), "min_p_holm": best, "alpha": alpha,
                      "can_reach": bool(best < alpha)})
-    return pd.DataFrame(rows, columns=["dataset", "n_comparisons", "n_baseline", "n_min",
-                                       "min_p_holm", "alpha", "can_reach"])
+    return pd.DataFrame(rows, columns=["dataset", "baseline", "n_comparisons", "n_baseline",
+                                       "n_min", "min_p_holm", "alpha", "can_reach"])
 
 
 def _run_counts(trials: pd.DataFrame) -> dict[str, dict[str, int]]:

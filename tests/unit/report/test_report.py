@@ -685,7 +685,7 @@ def test_design_note_states_the_reachable_p_either_way():
     ok = pd.DataFrame([{"dataset": "ring", "n_comparisons": 11, "n_baseline": 6, "n_min": 6,
                         "min_p_holm": 22 / 924, "alpha": 0.05, "can_reach": True}])
     note = diagnosis.design_note(ok)
-    assert note.startswith("Design: 11 comparisons") and "Holm p = 0.0238" in note
+    assert note.startswith("Design: 11 comparisons with the baseline") and "Holm p = 0.0238" in note
     weak = ok.assign(n_baseline=5, n_min=5, min_p_holm=22 / 252, can_reach=False)
     assert diagnosis.design_note(weak).startswith("Underpowered design")
     assert diagnosis.design_note(None) == ""

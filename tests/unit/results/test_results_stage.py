@@ -76,6 +76,9 @@ def test_design_table_matches_the_exact_bound():
     assert ring.min_p_holm == pytest.approx(11 * 2 / math.comb(12, 6)) and ring.can_reach
     assert grid.min_p_holm == pytest.approx(11 * 2 / math.comb(10, 5)) and not grid.can_reach
     assert math.isnan(solo.min_p_holm) and not solo.can_reach
+    # a dataset the baseline did not run on is compared with its first combo
+    other = design_table({"ring": {"a": 6, "b": 6}}, "base").iloc[0]
+    assert other.baseline == "a" and other.n_comparisons == 1 and other.can_reach
     # the bound is attained: a complete separation at 6 vs 6 is significant after Holm over 11
     p = stats.rank_test_p([8.0] * 6, [0.0, 0.2, 0.1, 0.3, 0.0, 0.4])
     assert min(1.0, 11 * p) == pytest.approx(ring.min_p_holm)
@@ -88,6 +91,17 @@ def test_shipped_suites_can_reach_significance(suite):
     assert result.exit_code == 0, result.output
     assert "not below" not in result.output
     assert "smallest reachable Holm p" in result.output
+
+
+def test_dataset_without_the_suite_baseline_is_still_compared():
+    # non_convergence: the baseline is a Dirac-GAN combo; the ring pair (TTUR against equal
+    # learning rates) is compared with the ring's first combo
+    result = CliRunner().invoke(app, ["validate", str(SUITES / "non_convergence.yaml")])
+    assert "design: ring: 1 comparisons with ring_equal_lr" in result.output
+    from ganbench.results.stage import dataset_baselines
+
+    t = pd.DataFrame({"dataset": ["d", "d", "r", "r", "s"], "combo": ["b", "x", "e", "t", "u"]})
+    assert dataset_baselines(t, "b") == {"d": "b", "r": "e"}
 
 
 def test_validate_warns_on_an_underpowered_design():
