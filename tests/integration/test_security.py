@@ -335,7 +335,7 @@ def test_no_suite_value_reaches_a_shell():
     assert set(users) == ALLOWED_SHELL_FILES, users
     assert users["ganbench/run/manifest.py"] == ["subprocess"]
     # and the one use runs git with fixed arguments, no shell, nothing from a suite
-    src = (PACKAGE / "manifest.py").read_text(encoding="utf-8")
+    src = (PACKAGE / "run" / "manifest.py").read_text(encoding="utf-8")
     calls = [c for c in _calls(ast.parse(src)) if _dotted(c.func).startswith(("subprocess", "os."))
              and _dotted(c.func).split(".")[-1] in {"run", "Popen", "call", "check_call",
                                                        "check_output", "system", "popen"}]
@@ -367,7 +367,7 @@ def test_git_commit_runs_git_on_the_package_folder_only(monkeypatch):
 
 
 def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
-    src = (PACKAGE / "kernels.py").read_text(encoding="utf-8")
+    src = (PACKAGE / "components" / "kernels.py").read_text(encoding="utf-8")
     calls = [c for c in _calls(ast.parse(src)) if _dotted(c.func).startswith("subprocess")]
     assert len(calls) == 2  # the flag probe and the build
     for call in calls:
@@ -402,6 +402,6 @@ def test_kernel_build_compiles_only_the_package_source(monkeypatch, tmp_path):
         kernels._compile("noise_kernel")
     kernels._flags.cache_clear()
     (argv,) = builds
-    assert argv[0] == "cc" and argv[-1] == str(PACKAGE / "noise_kernel.c")
+    assert argv[0] == "cc" and argv[-1] == str(PACKAGE / "components" / "noise_kernel.c")
     out = Path(argv[argv.index("-o") + 1])
     assert tmp_path in out.parents
