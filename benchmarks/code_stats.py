@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 STAGES = {
-    "config": ("suite.py", "yamlio.py", "compat.py", "sweep.py", "registry.py"),
-    "train": ("training.py", "evaluation.py", "objectives.py", "remedies/", "nets/", "data/",
-              "noise.py", "kernels.py", "perf.py", "analysis/coverage.py", "analysis/digits.py",
+    "components": ("components/", "remedies/", "nets/", "data/", "objectives.py", "noise.py", "kernels.py"),
+    "config": ("config/", "suite.py", "yamlio.py", "compat.py", "sweep.py", "registry.py", "diagnostics.py"),
+    "train": ("train/", "training.py", "evaluation.py",
+              "perf.py", "analysis/coverage.py", "analysis/digits.py",
               "analysis/fidelity.py", "metrics.py"),
-    "run": ("runner.py", "ray_compat.py", "manifest.py", "pipeline.py", "io.py", "cli.py",
+    "run": ("run/", "runner.py", "ray_compat.py", "manifest.py", "pipeline.py", "io.py", "cli.py",
             "__init__.py", "__main__.py"),
     "results": ("results/", "analysis/stats.py", "analysis/dynamics.py", "analysis/diagnose.py",
                 "analysis/__init__.py"),
