@@ -1,7 +1,7 @@
 """Verdicts per trial × seed (docs/architecture.md §4).
 
 Each trial × seed gets one or more of ``mode_collapse``, ``non_convergence``,
-``vanishing_gradients``, or ``diverged`` (alone), or else ``healthy``; ``failed`` and ``missing``
+``vanishing_gradients``, or ``diverged`` (alone), or else ``healthy``; ``failed``, ``missing`` and ``interrupted``
 trials get no verdict. Every verdict carries the numbers that triggered it (:class:`Evidence`:
 metric, value, threshold, comparison). The rules, with the defaults of :class:`DiagnoseConfig`
 (each a module constant below, with the reason for its value):
@@ -94,7 +94,7 @@ VERDICTS = ("diverged", "mode_collapse", "non_convergence", "vanishing_gradients
 #: What a rule concluded for one run.
 OUTCOMES = ("fired", "passed", "not_judged")
 
-_NO_VERDICT_STATUSES = ("failed", "missing")
+_NO_VERDICT_STATUSES = ("failed", "missing", "interrupted")
 
 
 @dataclass(frozen=True)

@@ -458,3 +458,12 @@ def test_dirac_verdicts_match_mescheder(dirac_run):
     # R1's gradients vanish because G reached the equilibrium, with D undecided: not a verdict
     assert out.loc["r1_sim", "g_grad_decay"] < -3
     assert out.loc["r1_sim", "d_fake_late"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_interrupted_and_failed_runs_get_no_verdict():
+    # a seed whose trial was interrupted has no final metrics: it is not judged, never "healthy"
+    for status in ("interrupted", "failed", "missing"):
+        row = ring_row(status=status, modes_covered=np.nan, hq_fraction=np.nan,
+                       cells_occupied=np.nan)
+        assert diagnose(row, dyn_of(history())) == []
+        assert dg.judge(row, {}) == []
