@@ -135,24 +135,48 @@ def test_trial_storage_developer_api(tmp_path):
     assert storage.storage_filesystem.get_file_info(str(tmp_path)).is_file is False
 
 
-def test_restored_tuner_fits_with_the_adapters_callbacks(tmp_path, ray_tmpdir, monkeypatch):  # noqa: F811
-    """End to end: the first fit has no Recorder; the resumed fit reports to it."""
-    monkeypatch.setenv("RAY_TMPDIR", str(ray_tmpdir))  # Ray's processes: killed at teardown
+def _fit_restore_fit(storage: str) -> dict:
+    """Fit once without a Recorder, restore, install one with the adapter, fit again; runs in a
+    fresh process (see the test below) and returns what it saw."""
     Recorder.events = []
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
-        first = _tuner(tmp_path, []).fit()
-        assert first.errors and not Recorder.events
-        exp = tmp_path / NAME
-        assert tune.Tuner.can_restore(str(exp))
+        first = _tuner(Path(storage), []).fit()
+        first_events = list(Recorder.events)
+        exp = Path(storage) / NAME
+        can_restore = tune.Tuner.can_restore(str(exp))
         restored = tune.Tuner.restore(str(exp), trainable=runner.trainable, resume_errored=True)
         set_tuner_callbacks(restored, [Recorder()])
         second = restored.fit()
     finally:
         ray.shutdown()
-    assert second.errors, "the probe trial should error again when resumed"
-    assert Recorder.events == ["start", "error"], (
+    return {"first_errors": bool(first.errors), "first_events": first_events,
+            "can_restore": can_restore, "second_errors": bool(second.errors),
+            "events": Recorder.events,
+            "trial_dirs": [p.name for p in exp.iterdir() if p.is_dir()]}
+
+
+def test_restored_tuner_fits_with_the_adapters_callbacks(tmp_path, ray_tmpdir):  # noqa: F811
+    """End to end: the first fit has no Recorder; the resumed fit reports to it. It runs in a
+    fresh process with its own local Ray, so no Ray state left by earlier tests can block it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import json, sys; from tests.integration.test_ray_compat import _fit_restore_fit; "
+            "print('RESULT ' + json.dumps(_fit_restore_fit(sys.argv[1])))")
+    env = {**os.environ, "RAY_TMPDIR": str(ray_tmpdir)}  # Ray's processes: killed at teardown
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-2000:]
+    got = json.loads(lines[-1][len("RESULT "):])
+    assert got["first_errors"] and not got["first_events"] and got["can_restore"]
+    assert got["second_errors"], "the probe trial should error again when resumed"
+    assert got["events"] == ["start", "error"], (
         f"{RAY}: callbacks set by ganbench.run.ray_compat.set_tuner_callbacks on a restored Tuner "
-        f"were not called by fit() (events {Recorder.events})")
-    trial_dirs = [p.name for p in (tmp_path / NAME).iterdir() if p.is_dir()]
-    assert any(d.startswith("compat__probe_") for d in trial_dirs), trial_dirs
+        f"were not called by fit() (events {got['events']})")
+    assert any(d.startswith("compat__probe_") for d in got["trial_dirs"]), got["trial_dirs"]
