@@ -40,6 +40,7 @@ from ganbench.results.diagnose import THRESHOLDS, DiagnoseConfig, collapse_cap, 
 from ganbench.report import diagnostic_plots as dplots
 from ganbench.report import plots
 from ganbench.results import catalog
+from ganbench.results.sensitivity import main_metric
 from ganbench.report.export import METRIC_LABELS, format_number
 
 __all__ = [
@@ -195,17 +196,6 @@ def _badge(verdict: str) -> dict[str, str]:
     r, g, b = _VERDICT_RGB.get(verdict, (120, 120, 120))
     return {"name": verdict, "style": f"background: rgba({r}, {g}, {b}, 0.18); "
                                       f"border: 1px solid rgba({r}, {g}, {b}, 0.6)"}
-
-
-def main_metric(kind: str, trials_ds: pd.DataFrame) -> str | None:
-    """The headline metric of a dataset: the first of :data:`MAIN_METRIC_BY_KIND` with a
-    finite value (for unknown kinds, the first metric with a finite value of
-    :data:`HIGHER_IS_BETTER`)."""
-    candidates = MAIN_METRIC_BY_KIND.get(kind, tuple(HIGHER_IS_BETTER))
-    for m in candidates:
-        if _has_finite(trials_ds, m):
-            return m
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -237,6 +237,7 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
     if not isinstance(manifest, Manifest):
         manifest = Manifest.model_validate(dict(manifest))
     alpha = _alpha(manifest)
+    manifest_dict = manifest.to_dict()
     res = Results(trials=trials, alpha=alpha, warnings=warnings)
     if trials.empty:
         return res
@@ -244,7 +245,7 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
     try:
         res.trials, res.verdict_table = diagnose_tables(
             base, history if history is not None else pd.DataFrame(columns=["dataset", "combo", "seed", "step"]),
-            manifest.to_dict() if manifest.combos else None, cfg=_diagnostics(manifest))
+            manifest_dict if manifest.combos else None, cfg=_diagnostics(manifest))
     except Exception as exc:  # noqa: BLE001 - the other tables still get computed
         warnings.append(f"The verdicts could not be computed ({type(exc).__name__}: {str(exc)[:200]}).")
         res.trials = trials
@@ -260,7 +261,7 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
             warnings.append(f"The {name} table could not be computed ({type(exc).__name__}: "
                             f"{str(exc)[:200]}).")
     try:
-        sens = sensitivity_tables(res.trials, dataset_kinds(manifest.to_dict(), res.trials))
+        sens = sensitivity_tables(res.trials, dataset_kinds(manifest_dict, res.trials))
         if sens is not None:
             res.sensitivity_samples, res.sensitivity = sens
     except Exception as exc:  # noqa: BLE001
@@ -270,7 +271,7 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
         "computed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "alpha": alpha,
         "baseline": baseline,
-        "log_axes": log_axes(manifest.to_dict(), res.trials),
+        "log_axes": log_axes(manifest_dict, res.trials),
         "statistics": stats.describe_protocol(),
         "warnings": list(warnings),
     }
