@@ -5,7 +5,9 @@ The configuration is the 8-Gaussian ring at the size of Metz et al. (2016): z_di
 G 256→128→128→2 (ReLU), D 2→128→1, batch 512, non-saturating loss, Adam(1e-4, (0.5, 0.999)),
 alternating updates with one critic step. It measures, with a fixed number of torch threads:
 
-1. seed-steps/s of ``Trainer.step()`` for S seeds in lockstep (S × steps / seconds);
+1. seed-steps/s of ``Trainer.step()`` for S seeds in lockstep (S × steps / seconds), twice:
+   with the optional compiled accelerators (``ganbench.components.accel``) and with pure torch
+   (what a machine without a C compiler runs), side by side in the same run;
 2. the same for a plain PyTorch reference written like the DCGAN tutorial (one
    ``nn.Sequential`` and one ``torch.optim.Adam`` per seed, S models trained one after
    another inside each step), interleaved with (1) so that machine load hits both alike;
@@ -37,12 +39,17 @@ from typing import Any, Callable
 if not os.environ.get("MPLCONFIGDIR"):
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="ganbench-mpl-")
 
-import ganbench  # noqa: E402,F401  (sets the OpenMP environment before torch loads)
+# the trial processes' OpenMP setting, before torch loads libgomp (importing ganbench sets
+# nothing; ganbench.run.process imports no torch)
+from ganbench.run import process  # noqa: E402
+
+os.environ.setdefault("GOMP_SPINCOUNT", process.GOMP_SPINCOUNT)
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from ganbench import io  # noqa: E402
 from ganbench.config.suite import TrialSpec, expand, parse_suite  # noqa: E402
+from ganbench.components import accel  # noqa: E402
 from ganbench.train.training import Trainer, train_trial  # noqa: E402
 from common import RING_MODEL_YAML, cpu_name, loadavg  # noqa: E402  (benchmarks/ is on sys.path)
 
@@ -307,8 +314,10 @@ class ScalingRow:
     steps: int
     warmup: int
     planned: int = 0
-    gb: list[float] = field(default_factory=list)   # seed-steps/s per repeat
+    gb: list[float] = field(default_factory=list)   # seed-steps/s per repeat (accelerators auto)
     ref: list[float] = field(default_factory=list)
+    gbt: list[float] = field(default_factory=list)  # pure torch (accelerators off)
+    compiled: bool = True  # whether the accelerated trainer really ran a compiled kernel
     done: list[int] = field(default_factory=list)   # steps actually timed per block
     others: float = float("nan")  # share of the machine other processes used meanwhile
 
@@ -338,19 +347,36 @@ class ScalingRow:
         """Median over repeats of the paired ratio ganbench / reference."""
         return statistics.median(g / r for g, r in zip(self.gb, self.ref))
 
+    @property
+    def gbt_med(self) -> float:
+        return statistics.median(self.gbt)
+
+    @property
+    def ratio_t(self) -> float:
+        """Median paired ratio pure-torch ganbench / reference."""
+        return statistics.median(g / r for g, r in zip(self.gbt, self.ref))
+
+    @property
+    def speedup(self) -> float:
+        """Median paired ratio accelerated / pure-torch ganbench (the accelerators' gain)."""
+        return statistics.median(g / t for g, t in zip(self.gb, self.gbt))
+
 
 def measure_scaling(S: int, threads: int, repeats: int, quick: bool, block_s: float) -> ScalingRow:
     planned, warm = steps_for(S, quick), warmup_for(S, quick)
     tr = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
+    with accel.override(False):  # what a machine without a C compiler runs
+        tr_torch = Trainer(bench_spec(S, threads), device=torch.device("cpu"))
     ref = ReferenceLoop(S)
     w1, t_gb = warm_up(tr.step, warm, 2 * block_s)
+    w3, t_gbt = warm_up(tr_torch.step, warm, 2 * block_s)
     w2, t_ref = warm_up(ref.step, warm, 2 * block_s)
     # timed steps: as planned, unless one block would outlast block_s (slow or busy machine)
-    steps = max(3, min(planned, int(block_s / max(t_gb, t_ref, 1e-6))))
-    row = ScalingRow(S, steps, min(w1, w2), planned)
+    steps = max(3, min(planned, int(block_s / max(t_gb, t_gbt, t_ref, 1e-6))))
+    row = ScalingRow(S, steps, min(w1, w2, w3), planned, compiled=bool(tr.fused_critic))
     a = METER.snapshot()
-    for _ in range(repeats):  # interleaved, so bursts of machine load hit both alike
-        for fn, out in ((tr.step, row.gb), (ref.step, row.ref)):
+    for _ in range(repeats):  # interleaved, so bursts of machine load hit all three alike
+        for fn, out in ((tr.step, row.gb), (tr_torch.step, row.gbt), (ref.step, row.ref)):
             n, sec = timed_block(fn, steps, 2 * block_s)  # hard stop if load grows meanwhile
             out.append(S * n / sec)
             row.done.append(n)
@@ -470,39 +496,26 @@ def measure_optimizer(S: int, threads: int, repeats: int) -> dict[str, Any]:
             "fastest": min(med, key=med.get)}
 
 
-def measure_noise(repeats: int) -> dict[str, Any]:
-    """One seed's noise batch (512 × 256 values) on one thread: ``torch.randn`` with its own
-    generator (what the reference loop and earlier ganbench used), ganbench's compiled Philox
-    kernel and its numpy reference (the no-compiler fallback; same numbers). Median ms per
-    draw over interleaved blocks."""
+def measure_noise(repeats: int, threads: int) -> dict[str, Any]:
+    """The training noise (``ganbench.components.noise``): one seed's batch (512 × 256 values)
+    with ``torch.randn`` on one thread, and a whole S = 8 draw of ``NoiseStream`` on one thread
+    and on ``threads`` threads. Median ms per draw over interleaved blocks."""
     from ganbench.components import noise
 
     out = torch.empty(BATCH, Z_DIM)
     gen = torch.Generator().manual_seed(0)
-    block = [0]
-
-    def philox() -> None:
-        noise.philox_normal(12345, block[0], out)
-        block[0] += out.numel() // 4
-
-    forms = {"torch.randn": lambda: torch.randn(out.shape, generator=gen, out=out),
-             "Philox kernel": philox,
-             "numpy reference": lambda: noise.philox_normal_numpy(12345, 0, out.numel())}
-    if noise.kernel() is None:
-        del forms["Philox kernel"]
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        times: dict[str, list[float]] = {k: [] for k in forms}
-        for _ in range(repeats):
-            for name, fn in forms.items():
-                n, sec = timed_block(fn, 50, 0.3)
-                times[name].append(1e3 * sec / n)
-    finally:
-        torch.set_num_threads(before)
+    one = noise.NoiseStream(range(8), BATCH, Z_DIM, torch.device("cpu"), threads=1)
+    many = noise.NoiseStream(range(8), BATCH, Z_DIM, torch.device("cpu"), threads=threads)
+    forms = {"one seed, torch.randn, 1 thread": lambda: torch.randn(out.shape, generator=gen, out=out),
+             "S=8 NoiseStream, 1 thread": one.next,
+             f"S=8 NoiseStream, {many.threads} threads": many.next}
+    times: dict[str, list[float]] = {k: [] for k in forms}
+    for _ in range(repeats):
+        for name, fn in forms.items():
+            n, sec = timed_block(fn, 50, 0.3)
+            times[name].append(1e3 * sec / n)
     med = {k: statistics.median(v) for k, v in times.items()}
-    return {"values": out.numel(), "ms": med, "all": times,
-            "implementation": noise.kernel_info()["implementation"]}
+    return {"values": out.numel(), "ms": med, "all": times, "implementation": noise.describe()}
 
 
 # ----------------------------------------------------------------------------- profile
@@ -537,7 +550,7 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
             return out
 
     draw = tr.draw_noise
-    from ganbench.components.nets import fused_critic
+    from ganbench.components.accel import critic as fused_critic
 
     critic_fwd, critic_bwd = fused_critic.FusedCritic.forward, fused_critic.FusedCritic.backward
 
@@ -588,12 +601,12 @@ def profile_step(S: int, threads: int, steps: int) -> dict[str, Any]:
     adam = sum(v for k, v in ops.items() if "adam" in k or "foreach" in k)
     other = sum(ops.values()) - mat - adam
     wall = plain * 1e3
-    cats = {"matmul (bmm/baddbmm/mm)": mat, "noise draw (Philox kernel, all threads)": noise,
+    cats = {"matmul (bmm/baddbmm/mm)": mat, "noise draw (torch generators, all threads)": noise,
             "critic D (fused kernel, forward and backward)": critic,
             "optimizer (fused Adam)": adam, "other ops (activations, losses, data, copies)": other,
             "Python, autograd, dispatch (rest of the wall time)":
                 max(0.0, wall - mat - noise - critic - adam - other)}
-    top = sorted(((k.replace("aten.", "aten::"), v) for k, v in ops.items()), key=lambda kv: -kv[1])[:6]
+    top = sorted(((k.replace("aten.", "aten::"), v) for k, v in ops.items()), key=lambda kv: -kv[1])[:int(os.environ.get("BENCH_TOP", 6))]
     return {"S": S, "steps": steps, "ms_per_step": wall, "categories": cats, "top": top}
 
 
@@ -616,9 +629,7 @@ def machine_info(threads: int) -> dict[str, str]:
 
 
 def _runtime_text() -> str:
-    from ganbench.train import perf
-
-    alloc = perf.tune_allocator()
+    alloc = process.tune_allocator()
     a = (f"glibc mmap threshold {alloc['mmap_threshold'] >> 20} MiB, trim threshold "
          f"{alloc['trim_threshold'] >> 20} MiB" if alloc.get("allocator") == "glibc" else "default allocator")
     return f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}; {a} (both loops run in this process)"
@@ -676,16 +687,25 @@ def pct(x: float) -> str:
     return "?" if math.isnan(x) else f"{100 * x:.0f}%"
 
 
-def scaling_table(rows: list[ScalingRow], fl: dict[str, float], ceiling: Ceiling) -> tuple[list[str], list[list[str]]]:
-    head = ["S", "steps × repeats", "ganbench seed-steps/s", "(best)", "reference seed-steps/s", "(best)",
-            "ratio gb/ref (paired)", "ganbench GFLOP/s", "utilisation", "reference GFLOP/s", "other load"]
+def scaling_table(rows: list[ScalingRow], fl: dict[str, float], ceiling: Ceiling | None
+                  ) -> tuple[list[str], list[list[str]]]:
+    """Seed-scaling rows: compiled accelerators and pure torch side by side, both against the
+    reference (paired ratios), the accelerators' speed-up, and utilisation of the ceiling."""
+    head = ["S", "steps × repeats", "compiled seed-steps/s", "torch-only seed-steps/s",
+            "reference seed-steps/s", "compiled / ref", "torch-only / ref", "compiled / torch-only"]
+    if ceiling is not None:
+        head += ["utilisation compiled", "utilisation torch-only"]
+    head += ["other load"]
     body = []
     for r in rows:
-        g_gf = r.gb_med * fl["nominal"] / 1e9
-        r_gf = r.ref_med * fl["nominal"] / 1e9
-        body.append([str(r.S), f"{r.steps_text} × {len(r.gb)}", fmt(r.gb_med), fmt(r.gb_best),
-                     fmt(r.ref_med), fmt(r.ref_best),
-                     f"{r.ratio:.2f}×", fmt(g_gf), f"{100 * g_gf / ceiling.value:.0f}%", fmt(r_gf), pct(r.others)])
+        comp = fmt(r.gb_med) if r.compiled else "(no compiler)"
+        line = [str(r.S), f"{r.steps_text} × {len(r.gb)}", comp, fmt(r.gbt_med), fmt(r.ref_med),
+                f"{r.ratio:.2f}×" if r.compiled else "–", f"{r.ratio_t:.2f}×",
+                f"{r.speedup:.2f}×" if r.compiled else "–"]
+        if ceiling is not None:
+            util = [100 * m * fl["nominal"] / 1e9 / ceiling.value for m in (r.gb_med, r.gbt_med)]
+            line += [f"{util[0]:.0f}%" if r.compiled else "–", f"{util[1]:.0f}%"]
+        body.append(line + [pct(r.others)])
     return head, body
 
 
@@ -767,29 +787,12 @@ def plot(rows: list[ScalingRow], path: Path, info: dict[str, str]) -> None:
 GPU_NOTES = [
     "## GPU",
     "",
-    "No GPU machine was lent to the session that wrote this bench, so there are no GPU figures "
-    "here; the CUDA path (`device: auto | cuda`, fractional `gpus_per_trial`) is implemented but "
-    "unmeasured. What the design expects there, and why:",
-    "",
-    "- **Lockstep seeds pay off more than on CPU.** On a GPU each op of a step is a kernel launch "
-    "that costs the host a few microseconds whatever its size, and a Metz-size ring step is on the "
-    "order of a hundred ops. One seed at batch 512 keeps a modern GPU busy for far less time than "
-    "its launches take, so a per-seed loop is launch-bound. The seed axis makes each launch serve S "
-    "seeds (8 seeds are ~1.2 GFLOP per step, microseconds of GPU arithmetic), so seed-steps/s should "
-    "grow nearly in proportion to S until the arithmetic, not the launches, dominates — far beyond "
-    "the S where the CPU curve above flattens.",
-    "- **Fractional GPUs.** With `gpus_per_trial: 0.25` four trials share one GPU; each trial's "
-    "host thread issues its own launches, so sharing raises suite throughput until either the "
-    "GPU's SMs or the host cores that issue launches are saturated (one core per trial).",
-    "- **No host syncs in the loop.** Probes stay on the device and are copied to the host once per "
-    "`log_every` steps, which matters on a GPU (a sync per step would serialise host and device); "
-    "the probe cost measured above on CPU is an upper bound for that design choice.",
-    "- **CPU-only tricks stay off.** The compiled kernels (`ganbench.components.kernels`: the fused critic runs "
-    "on CPU float32 only) and the glibc allocator settings (`ganbench.train.perf`) apply to CPU trials; a "
-    "CUDA trial draws its noise with the same Philox kernel on the host and copies it, so its noise "
-    "equals a CPU trial's (a host draw plus a copy per step: on a GPU this would be the next thing to "
-    "move onto the device, as a Philox kernel in CUDA giving the same numbers). The narrow-product forms of `ganbench.components.nets.seed_linear` were chosen from "
-    "CPU timings; on CUDA they compute the same values, and whether they help there is unmeasured.",
+    "`make bench-gpu` (`benchmarks/bench_gpu.py`) measures the CUDA path on a machine with a CUDA "
+    "GPU (seed scaling S = 1…64, suite throughput at `gpus_per_trial` 1, 0.5 and 0.25, the image "
+    "suite's step time and the share of time the GPU is busy) and writes `BENCHMARKS-GPU.md`. "
+    "No GPU machine was lent to the session that wrote this file, so **the GPU figures are "
+    "unmeasured**. On CUDA the noise is drawn on the device (one Philox `torch.Generator` per "
+    "seed); the compiled accelerators and the glibc allocator settings apply to CPU trials only.",
     "",
 ]
 
@@ -867,8 +870,10 @@ def main(argv: list[str] | None = None) -> int:
     for S in s_values:
         r = measure_scaling(S, threads, repeats, quick, block_s=0.5 if quick else 2.5)
         rows.append(r)
-        p.line(f"  S={S:>2}: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)}, "
-               f"paired ratio {r.ratio:.2f}×  ({r.steps_text} steps × {repeats}"
+        p.line(f"  S={S:>2}: compiled {fmt(r.gb_med) if r.compiled else '–'}, torch-only {fmt(r.gbt_med)}, "
+               f"reference {fmt(r.ref_med)} seed-steps/s; torch-only/ref {r.ratio_t:.2f}×"
+               + (f", compiled/ref {r.ratio:.2f}×, compiled/torch-only {r.speedup:.2f}×" if r.compiled else "")
+               + f"  ({r.steps_text} steps × {repeats}"
                f"{f', cut from {r.planned} to fit the time budget' if min(r.done) < r.planned else ''}; "
                f"other load {pct(r.others)})")
     head, body = scaling_table(rows, fl, ceiling)
@@ -876,8 +881,9 @@ def main(argv: list[str] | None = None) -> int:
     for S in (1, 8):
         r = next((x for x in rows if x.S == S), None)
         if r is not None:
-            p.line(f"[bold]S={S}: ganbench {fmt(r.gb_med)} seed-steps/s vs reference {fmt(r.ref_med)} "
-                   f"→ {r.ratio:.2f}×[/bold]")
+            p.line(f"[bold]S={S}: torch-only {r.ratio_t:.2f}× the reference"
+                   + (f", compiled {r.ratio:.2f}× (accelerator speed-up {r.speedup:.2f}×)" if r.compiled else "")
+                   + "[/bold]")
 
     # 3b. one thread per trial: what a suite runs with the default cpus_per_trial 1 ----------
     one_rows: list[ScalingRow] = []
@@ -888,8 +894,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         torch.set_num_threads(threads)
     for r in one_rows:
-        p.line(f"  1 thread, S={r.S}: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)}, "
-               f"paired ratio {r.ratio:.2f}× (other load {pct(r.others)})")
+        p.line(f"  1 thread, S={r.S}: compiled {fmt(r.gb_med)}, torch-only {fmt(r.gbt_med)}, reference "
+               f"{fmt(r.ref_med)} seed-steps/s; torch-only/ref {r.ratio_t:.2f}×, compiled/ref {r.ratio:.2f}× "
+               f"(other load {pct(r.others)})")
 
     r8 = next((x for x in rows if x.S == 8), None)
     plain_ref: dict[str, Any] = {"available": False, "why": "no S=8 row"}
@@ -938,8 +945,8 @@ def main(argv: list[str] | None = None) -> int:
     p.line("Adam step at S=8 (G+D, " + f"{opt_res['params']:,} parameters): "
            + ", ".join(f"{k} {v:.0f} µs" for k, v in opt_res["us"].items())
            + f" → fastest: {opt_res['fastest']}")
-    noise_res = measure_noise(repeats)
-    p.line(f"noise draw, one seed ({noise_res['values']:,} values, 1 thread): "
+    noise_res = measure_noise(repeats, threads)
+    p.line(f"noise draw ({noise_res['values']:,} values per seed): "
            + ", ".join(f"{k} {v:.2f} ms" for k, v in noise_res["ms"].items())
            + f"; training uses: {noise_res['implementation']}")
 
@@ -1018,7 +1025,7 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     L.append("|---|---|")
     for k, label in (("cpu", "CPU"), ("cores", "cores"), ("threads", "torch threads"),
                      ("torch", "torch"), ("blas", "BLAS"), ("python", "Python"),
-                     ("runtime", "process settings (ganbench.train.perf)"), ("date", "date")):
+                     ("runtime", "process settings (ganbench.run.process)"), ("date", "date")):
         L.append(f"| {label} | {info[k]} |")
     L.append(f"| load average (1/5/15 min) | start {load_start}, end {load_end} |")
     L.append(f"| bench wall time | {wall:.0f} s |")
@@ -1053,9 +1060,12 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     for S in (1, 8):
         r = next((x for x in rows if x.S == S), None)
         if r is not None:
-            L.append(f"- **S={S}**: ganbench {fmt(r.gb_med)} seed-steps/s, reference {fmt(r.ref_med)} "
-                     f"seed-steps/s → **{r.ratio:.2f}×** (repeats: ganbench "
-                     f"{', '.join(fmt(x, 0) for x in r.gb)}; reference {', '.join(fmt(x, 0) for x in r.ref)})")
+            L.append(f"- **S={S}**: torch-only {fmt(r.gbt_med)} seed-steps/s → **{r.ratio_t:.2f}×** the "
+                     f"reference's {fmt(r.ref_med)}"
+                     + (f"; compiled {fmt(r.gb_med)} → **{r.ratio:.2f}×**, the accelerator's speed-up over "
+                        f"torch-only **{r.speedup:.2f}×**" if r.compiled else "; no C compiler: no compiled row")
+                     + f" (repeats: compiled {', '.join(fmt(x, 0) for x in r.gb)}; torch-only "
+                     f"{', '.join(fmt(x, 0) for x in r.gbt)}; reference {', '.join(fmt(x, 0) for x in r.ref)})")
     if plain_ref and plain_ref.get("available"):
         L.append(f"- **Each loop in its own process, as shipped**: both loops above run in one process with "
                  f"ganbench's process settings (machine table). Here each runs at S=8 in a fresh process: "
@@ -1074,13 +1084,11 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
                  "by default (two such trials run side by side on this machine; see *cpus_per_trial* "
                  "below). S = 5 is the seed count of `suites/mode_collapse.yaml`. With one thread the "
                  "noise and the critic run on one thread and no OpenMP setting is in play, so this is the "
-                 "seed axis, the product forms, the compiled noise and critic kernels, fused Adam and the "
+                 "seed axis, the product forms, the compiled critic (compiled rows only), fused Adam and the "
                  "allocator alone.")
         L.append("")
-        L.append(md_table(["S", "steps × repeats", "ganbench seed-steps/s", "reference seed-steps/s",
-                           "ratio gb/ref (paired)", "other load"],
-                          [[str(r.S), f"{r.steps_text} × {len(r.gb)}", fmt(r.gb_med), fmt(r.ref_med),
-                            f"{r.ratio:.2f}×", pct(r.others)] for r in one_rows]))
+        h1, b1 = scaling_table(one_rows, fl, None)
+        L.append(md_table(h1, b1))
         L.append("")
     L.append("## FLOPs and the matmul ceiling")
     L.append("")
@@ -1151,14 +1159,12 @@ def render_markdown(info, quick, threads, repeats, rows, fl, ceiling, pr, un, un
     if noise_res:
         L.append("## Noise generator")
         L.append("")
-        L.append(f"One seed's noise batch ({noise_res['values']:,} standard normal values, the ring's "
-                 "512 × 256) on one thread; ms per draw, median of interleaved blocks. The reference "
-                 "loop draws with `torch.randn` (Mersenne twister); ganbench draws with Philox4x32-10 "
-                 "+ Box–Muller compiled from `ganbench/components/noise_kernel.c`, and falls back to its numpy "
-                 "reference (the same numbers, bit for bit) where no C compiler exists. This run's "
-                 f"training noise: {noise_res['implementation']}.")
+        L.append(f"The training noise: {noise_res['implementation']} (`ganbench/components/noise.py`). "
+                 f"A seed's batch is {noise_res['values']:,} standard normal values (the ring's 512 × 256); "
+                 "`NoiseStream` draws each seed whole from its own generator and shares the seeds "
+                 "among the trial's threads. ms per draw, median of interleaved blocks:")
         L.append("")
-        L.append(md_table(["generator", "ms / draw", "blocks"],
+        L.append(md_table(["draw", "ms / draw", "blocks"],
                           [[k, f"{v:.3f}", ", ".join(f"{x:.3f}" for x in noise_res["all"][k])]
                            for k, v in noise_res["ms"].items()]))
         L.append("")

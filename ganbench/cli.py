@@ -109,6 +109,17 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run "
                                           "folder; finished trials are not rerun."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    kernels: Optional[str] = typer.Option(None, "--kernels", help="Optional compiled accelerators "
+                                          "(the fused toy critic): 'auto' compiles them where a C "
+                                          "compiler is found, 'off' runs pure torch. Results agree "
+                                          "to float rounding. Default: $GANBENCH_KERNELS, else "
+                                          "auto. A resumed run keeps its recorded choice."),
+    process_settings: bool = typer.Option(True, "--process-settings/--no-process-settings",
+                                          help="Apply ganbench's speed settings in the trial "
+                                               "processes (GOMP_SPINCOUNT=30000, glibc allocator "
+                                               "thresholds; recorded in the manifest). Off leaves "
+                                               "them at torch's and glibc's defaults. Timings only, "
+                                               "never results."),
 ) -> None:
     """Run every trial of a suite through Ray Tune and write the run folder and report."""
     from ganbench.pipeline import OutputError, default_run_dir, prepare_run_dir, run_suite
@@ -154,9 +165,19 @@ def run(
         except OutputError as exc:
             err_console.print(f"error: {exc}", markup=False)
             raise typer.Exit(2)
+    from ganbench.run.process import ProcessSettings
+
+    if kernels is not None and kernels not in ("auto", "off"):
+        err_console.print(f"error: --kernels must be 'auto' or 'off', not {kernels!r}", markup=False)
+        raise typer.Exit(2)
+    try:
+        settings = ProcessSettings.from_env(tune=None if process_settings else False, kernels=kernels)
+    except ValueError as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2)
     manifest = run_suite(s, text, run_dir, overrides=overrides, command=command, address=address,
                          max_concurrent=max_concurrent, show_progress=not quiet,
-                         resume=resume is not None)
+                         resume=resume is not None, settings=settings)
     _print_summary(run_dir)
     console.print(f"status: {manifest.status}, wall time {manifest.wall_s:.1f} s", highlight=False, soft_wrap=True)
     console.print(f"report: {run_dir / 'report.html'}", highlight=False, soft_wrap=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from ganbench import io
 from ganbench.run.manifest import Manifest, build_manifest, utc_now
+from ganbench.run.process import ProcessSettings
 from ganbench.report.build import build_report
 from ganbench.results.stage import results_stage
 from ganbench.config.suite import Suite, expand
@@ -49,9 +50,12 @@ def prepare_run_dir(run_dir: Path, min_free_bytes: int = 50 << 20) -> Path:
 
 def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[str, Any],
               command: str, address: str | None = None, max_concurrent: int | None = None,
-              show_progress: bool = True, resume: bool = False) -> Manifest:
+              show_progress: bool = True, resume: bool = False,
+              settings: ProcessSettings | None = None) -> Manifest:
     """Run every trial of ``suite`` through Ray Tune and write the complete run folder.
 
+    ``settings`` are the trial processes' settings (default: from the environment); a resumed
+    run keeps the ones recorded in its manifest, so its trials compute as the first ones did.
     Returns the final manifest. The report is built from the run folder alone.
     """
     from ganbench.run.runner import collect, init_ray, run_trials, write_tables
@@ -64,14 +68,16 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
         started = manifest.started_utc or started
         manifest.wall_s_before_resume = float(manifest.wall_s or 0.0)
         manifest.resumed_utc.append(utc_now())
+        settings = recorded_settings(manifest) or settings
     else:
         io.write_text(run_dir / "suite.yaml", suite_text)
+        settings = settings or ProcessSettings.from_env()
         manifest = build_manifest(suite, suite_text, overrides=overrides, command=command,
-                                  started=started)
+                                  started=started, settings=settings)
         manifest.write(run_dir)
-    init_ray(address)
+    init_ray(address, settings=settings)
     results = run_trials(specs, run_dir, max_concurrent=max_concurrent, resume=resume,
-                         show_progress=show_progress, sweep=suite.sweep)
+                         show_progress=show_progress, sweep=suite.sweep, settings=settings)
     trials, history, samples = collect(results, specs, suite.sweep)
     write_tables(run_dir, trials, history, samples)
     complete = bool(len(trials)) and not trials["status"].isin(["missing", "interrupted"]).any()
@@ -86,6 +92,15 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
     manifest.write(run_dir)
     report_run(run_dir)
     return manifest
+
+
+def recorded_settings(manifest: Manifest) -> ProcessSettings | None:
+    """The trial-process settings a run started with (None for run folders that predate them)."""
+    runtime = (getattr(manifest, "machine", None) or {}).get("runtime") or {}
+    if "process_settings" not in runtime:
+        return None
+    kernels = (runtime.get("kernels") or {}).get("switch", "auto")
+    return ProcessSettings(tune=runtime["process_settings"] == "on", kernels=kernels)
 
 
 def report_run(run_dir: Path) -> Path:

@@ -17,6 +17,8 @@ import ganbench
 from ganbench import io
 from ganbench.config.diagnostics import describe_rules, diagnostics_config
 from ganbench.config.suite import Suite, resolved_combo, suite_hash
+from ganbench.components import noise
+from ganbench.run import process
 
 PACKAGES = ["torch", "torchvision", "torch-fidelity", "ray", "numpy", "pandas", "pyarrow",
             "matplotlib", "pydantic", "scipy", "scikit-learn", "rich", "typer", "jinja2", "pyyaml"]
@@ -49,8 +51,8 @@ def git_commit() -> str | None:
         return None
 
 
-def machine() -> dict[str, Any]:
-    """Platform, processor, CPU count and visible GPUs."""
+def machine(settings: "process.ProcessSettings | None" = None) -> dict[str, Any]:
+    """Platform, processor, CPU count, visible GPUs and the trial processes' settings."""
     gpus: list[str] = []
     try:
         import torch
@@ -59,19 +61,9 @@ def machine() -> dict[str, Any]:
             gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     except Exception:
         pass
-    from ganbench.train import perf
-
-    # speed settings only (they change timings, never results): see ganbench.train.perf
-    from ganbench.components import noise
-
-    from ganbench.components.nets import fused_critic
-
-    runtime = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"), **perf.tune_allocator(),
-               "noise_kernel": noise.kernel_info()["implementation"],
-               # this one changes results to float rounding (a different order of summation):
-               # one-hidden-layer ReLU critics without penalties or unrolling run fused where
-               # it is compiled, as torch ops where not (ganbench.components.nets.fused_critic)
-               "critic_kernel": "compiled C kernel" if fused_critic.available() else "torch ops"}
+    # the trial processes' speed settings and accelerators (ganbench.run.process); the
+    # accelerators change results to float rounding only, the rest only timings
+    runtime = process.record(settings or process.ProcessSettings.from_env())
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "gpus": gpus, "hostname_hash": None, "runtime": runtime}
 
@@ -79,11 +71,10 @@ def machine() -> dict[str, Any]:
 #: How every random number of a trial is drawn (part of the protocol: it fixes the numbers).
 RANDOM_STREAMS = (
     "each user seed s has independent streams keyed by stream_seed(s, name) (numpy SeedSequence of "
-    "(s, stream id, extra)); training noise z: Philox4x32-10 keyed by stream_seed(s, 'noise') with "
-    "Box-Muller on 24-bit uniforms and fixed float32 polynomials for ln/sin/cos (ganbench.components.noise; "
-    "the same numbers on every machine, thread count and device, |z| <= 5.77); initial weights, "
-    "real data, evaluation samples and remedy streams: torch.Generator (mt19937) seeded with "
-    "stream_seed(s, name)")
+    "(s, stream id, extra)); every stream is a torch.Generator on the trial's device seeded with "
+    "stream_seed(s, name) (mt19937 on CPU, Philox on CUDA): training noise z (" + noise.describe()
+    + "), initial weights, real data, evaluation samples and remedy streams. The same machine "
+    "type, device and versions give the same numbers; CPU and CUDA runs agree in distribution")
 
 
 def protocol(suite: Suite) -> dict[str, Any]:
@@ -225,7 +216,8 @@ class Manifest(BaseModel):
 
 
 def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], command: str,
-                   started: str, status: str = "running") -> Manifest:
+                   started: str, status: str = "running",
+                   settings: process.ProcessSettings | None = None) -> Manifest:
     """The manifest at the start of a run (the pipeline fills in end time and status)."""
     return Manifest(**{
         "ganbench_version": ganbench.__version__,
@@ -241,7 +233,7 @@ def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], 
         "status": status,
         "versions": versions(),
         "git_commit": git_commit(),
-        "machine": machine(),
+        "machine": machine(settings),
         "argv": sys.argv,
         "baseline": suite.baseline,
         "combos": {name: resolved_combo(suite, name) for name in suite.combos},

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ganbench import io
 from ganbench.run.ray_compat import set_tuner_callbacks
+from ganbench.run.process import ProcessSettings, apply_in_trial
 from ganbench.config.suite import TrialSpec
 
 #: Environment that keeps Ray quiet and free of side effects (see ENVIRONMENT-NOTES).
@@ -39,13 +40,13 @@ TUNE_NAME = "tune"
 
 
 def quiet_ray_env() -> None:
-    """Set the quiet Ray environment (before ``import ray``); existing values win."""
+    """Set the quiet Ray environment (before Ray starts); existing values win. Called by
+    :func:`init_ray` and the CLI, never on import."""
     for k, v in RAY_QUIET_ENV.items():
         os.environ.setdefault(k, v)
 
 
-quiet_ray_env()
-from ray.tune import Callback  # noqa: E402  (after the quiet environment is set)
+from ray.tune import Callback  # noqa: E402
 
 
 def trainable(config: dict[str, Any]) -> None:
@@ -62,6 +63,7 @@ def trainable(config: dict[str, Any]) -> None:
 
         spec_d, applied = apply_to_spec(spec_d, hp)
     spec = TrialSpec.from_dict(spec_d)
+    runtime = apply_in_trial(ProcessSettings(**(config.get("process") or {})))
     with tempfile.TemporaryDirectory() as tmp:
         meta = _reuse_finished(Path(tmp), spec.trial_id)
         if meta is not None:  # finished before the driver was killed: report it, do not rerun
@@ -90,7 +92,7 @@ def trainable(config: dict[str, Any]) -> None:
         d = Path(tmp)
         (d / "rows.json").write_text(json.dumps({"trial_id": spec.trial_id, "rows": rows,
                                                  "device": device, "hp": hp, "hp_applied": applied,
-                                                 "node_id": _node_id(),
+                                                 "node_id": _node_id(), "runtime": runtime,
                                                  **status}, default=float))
         pd.DataFrame(history).to_parquet(d / "history.parquet", index=False)
         np.savez(d / "samples.npz", **{f"seed{k}": v for k, v in samples.items()})
@@ -197,15 +199,20 @@ def _make_progress_callback() -> ProgressCallback:
     return ProgressCallback()
 
 
-def init_ray(address: str | None, num_cpus: int | None = None) -> None:
-    """Start a quiet local Ray, or join the cluster at ``address``."""
+def init_ray(address: str | None, num_cpus: int | None = None,
+             settings: ProcessSettings | None = None) -> None:
+    """Start a quiet local Ray, or join the cluster at ``address``; the trial workers get the
+    environment of ``settings`` (:meth:`ProcessSettings.worker_env`). Where Ray is already
+    initialised in this process, it is used as it is."""
     quiet_ray_env()
     import ray
 
     if ray.is_initialized():
         return
+    env = (settings or ProcessSettings.from_env()).worker_env()
     kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
-                                  logging_level="ERROR", configure_logging=True)
+                                  logging_level="ERROR", configure_logging=True,
+                                  runtime_env={"env_vars": env})
     if address:
         ray.init(address=address, **{k: v for k, v in kwargs.items() if k != "include_dashboard"})
     else:
@@ -214,8 +221,11 @@ def init_ray(address: str | None, num_cpus: int | None = None) -> None:
 
 def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | None = None,
                resume: bool = False, show_progress: bool = True,
-               sweep: dict[str, Any] | None = None) -> Any:
-    """Schedule ``specs`` with Ray Tune (Ray must be initialised); returns the ResultGrid."""
+               sweep: dict[str, Any] | None = None,
+               settings: ProcessSettings | None = None) -> Any:
+    """Schedule ``specs`` with Ray Tune (Ray must be initialised); returns the ResultGrid.
+    Every trial applies ``settings`` in its own process (:func:`ganbench.run.process.apply_in_trial`);
+    a resumed run keeps the settings it started with."""
     from ray import tune
 
     storage = str((run_dir / "ray").resolve())
@@ -235,7 +245,8 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
     spaces = {k: sw.to_tune(v) for k, v in (sweep or {}).items() if k not in sw.RESERVED}
     samples = int((sweep or {}).get("samples", 1))
     total = len(specs) * samples * _grid_size(sweep)
-    param_space: dict[str, Any] = {"spec": tune.grid_search([s.to_dict() for s in specs])}
+    param_space: dict[str, Any] = {"spec": tune.grid_search([s.to_dict() for s in specs]),
+                                   "process": (settings or ProcessSettings.from_env()).to_dict()}
     search_alg = None
     if spaces:
         from ray.tune.search import BasicVariantGenerator

@@ -1,13 +1,13 @@
 """The training loop for one trial: all seeds of one dataset × combo in lockstep.
 
 Lean by design (toy networks are overhead-bound): noise and data are drawn into
-preallocated buffers from one random stream per seed (the noise by a compiled counter-based
-generator on all of the trial's threads, :mod:`ganbench.components.noise`), gradients are taken with ``torch.autograd.grad`` for exactly the
+preallocated buffers from one random stream per seed on the trial's device (the noise shared
+among the trial's threads, :mod:`ganbench.components.noise`), gradients are taken with ``torch.autograd.grad`` for exactly the
 parameters being updated, the generator runs forward once per step (the last critic step's
 fake batch is reused for the G step, as in the PyTorch DCGAN tutorial), a per-sample MLP
 critic sees the real and the fake batch in one pass, a one-hidden-layer ReLU critic runs as
-one fused kernel (:mod:`ganbench.components.nets.fused_critic`) unless a remedy needs its second
-derivatives, the optimisers are the fused kernels,
+one fused kernel where the optional accelerator is compiled (:mod:`ganbench.components.accel`)
+unless a remedy needs its second derivatives, the optimisers are torch's fused kernels,
 and probes read the device only every ``log_every`` steps (``make bench`` measures each).
 
 Probes (every ``log_every`` steps and at every evaluation) record per seed: D and G loss,
@@ -32,7 +32,6 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 import torch
 
-from ganbench.train import perf
 from ganbench.components.data.toy import DATASETS, ToyDataset
 from ganbench.components.nets.mlp import SeededMLP, stream_seed
 from ganbench.components.noise import NoiseStream
@@ -221,7 +220,6 @@ class Trainer:
     """Holds the networks, optimisers, buffers and random streams of one trial."""
 
     def __init__(self, spec: TrialSpec, device: torch.device | None = None):
-        perf.tune_allocator()
         self.spec = spec
         self.device = device or resolve_device(spec)
         self.dataset = build_dataset(spec)
@@ -275,7 +273,7 @@ class Trainer:
         # transform (spectral norm's power iteration runs once per forward call)
         self._joint_d = (isinstance(self.D, SeededMLP) and self.D.pre_head is None
                          and self.D.weight_transform is None)
-        # a one-hidden-layer ReLU critic runs as one fused kernel (ganbench.components.nets.fused_critic)
+        # a one-hidden-layer ReLU critic runs as one fused kernel (ganbench.components.accel.critic)
         # unless a remedy differentiates through D's gradients (penalties, unrolling)
         self.fused_critic = (isinstance(self.D, SeededMLP)
                              and not any(r.second_order_d() for r in self.remedies)
@@ -289,7 +287,7 @@ class Trainer:
     # ---------------------------------------------------------------- random streams
     def draw_noise(self) -> torch.Tensor:
         """The next ``[S, batch, z_dim]`` noise batch (see :class:`ganbench.components.noise.NoiseStream`:
-        each seed from its own Philox stream, shared across the trial's threads), as the
+        each seed from its own generator on the trial's device), as the
         task draws it."""
         self.z = self.task.draw_noise(self)
         return self.z

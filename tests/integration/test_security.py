@@ -307,7 +307,7 @@ SHELL_MODULES = {"subprocess", "pty", "commands", "popen2", "asyncio.subprocess"
 SHELL_CALLS = ("os.system", "os.popen", "os.exec", "os.spawn", "os.posix_spawn", "os.fork",
                "asyncio.create_subprocess")
 # git rev-parse HEAD, and the C compiler building ganbench's own kernel sources: fixed arguments
-ALLOWED_SHELL_FILES = {"ganbench/run/manifest.py", "ganbench/components/kernels.py"}
+ALLOWED_SHELL_FILES = {"ganbench/run/manifest.py", "ganbench/components/accel/__init__.py"}
 
 
 def _shell_uses(tree: ast.AST) -> list[str]:
@@ -367,7 +367,7 @@ def test_git_commit_runs_git_on_the_package_folder_only(monkeypatch):
 
 
 def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
-    src = (PACKAGE / "components" / "kernels.py").read_text(encoding="utf-8")
+    src = (PACKAGE / "components" / "accel" / "__init__.py").read_text(encoding="utf-8")
     calls = [c for c in _calls(ast.parse(src)) if _dotted(c.func).startswith("subprocess")]
     assert len(calls) == 2  # the flag probe and the build
     for call in calls:
@@ -375,15 +375,15 @@ def test_kernel_compiler_runs_without_shell_on_the_package_sources_only():
         assert isinstance(argv, ast.List)
         assert ast.unparse(argv.elts[0]) == "cc"  # $CC or "cc": the user's own compiler setting
         assert _kw(call, "shell") in (None, False)
-    from ganbench.components import kernels
+    from ganbench.components import accel
 
-    assert {p.name for p in kernels.HERE.glob("*.c")} == {"noise_kernel.c", "critic_kernel.c"}
+    assert {p.name for p in accel.HERE.glob("*.c")} == {"critic.c"}
 
 
 def test_kernel_build_compiles_only_the_package_source(monkeypatch, tmp_path):
     # behaviour, not source text: building a kernel runs the compiler, without a shell, on the
     # package's own .c file and writes only into the kernel cache
-    from ganbench.components import kernels
+    from ganbench.components import accel as kernels
 
     monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", "cc")
@@ -399,9 +399,9 @@ def test_kernel_build_compiles_only_the_package_source(monkeypatch, tmp_path):
     monkeypatch.setattr(kernels.subprocess, "run", fake_run)
     kernels._flags.cache_clear()
     with pytest.raises(subprocess.CalledProcessError):
-        kernels._compile("noise_kernel")
+        kernels._compile("critic")
     kernels._flags.cache_clear()
     (argv,) = builds
-    assert argv[0] == "cc" and argv[-1] == str(PACKAGE / "components" / "noise_kernel.c")
+    assert argv[0] == "cc" and argv[-1] == str(PACKAGE / "components" / "accel" / "critic.c")
     out = Path(argv[argv.index("-o") + 1])
     assert tmp_path in out.parents

@@ -83,10 +83,10 @@ class SeededMLP(nn.Module):
         return out
 
     def use_fused_critic(self, on: bool = True) -> bool:
-        """Compute this network with :mod:`ganbench.components.nets.fused_critic` where that gives the
+        """Compute this network with :mod:`ganbench.components.accel.critic` where that gives the
         same function (a one-hidden-layer (leaky) ReLU critic, CPU float32, kernel compiled);
         returns whether it will. Only for callers that never differentiate twice through it."""
-        from ganbench.components.nets import fused_critic
+        from ganbench.components.accel import critic as fused_critic
 
         slope = fused_critic.eligible(self) if on else None
         self.fused_slope = slope if slope is not None and fused_critic.available() else None
@@ -95,7 +95,7 @@ class SeededMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fused_slope is not None and x.device.type == "cpu" and x.dtype == torch.float32 \
                 and self.pre_head is None and self.weight_transform is None:
-            from ganbench.components.nets.fused_critic import fused_critic
+            from ganbench.components.accel.critic import fused_critic
 
             return fused_critic(x, self.weights[0], self.biases[0], self.weights[1], self.biases[1],
                                 self.fused_slope)

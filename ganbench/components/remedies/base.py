@@ -97,7 +97,7 @@ class Remedy:
     def second_order_d(self) -> bool:
         """Whether this remedy differentiates through D's gradients (a penalty on ∂D/∂x,
         unrolled D updates). Such trials keep D in torch ops; others may run a fused,
-        once-differentiable critic (:mod:`ganbench.components.nets.fused_critic`)."""
+        once-differentiable critic (:mod:`ganbench.components.accel.critic`)."""
         return False
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import torch
 
-from ganbench.components.nets import fused_critic
+from ganbench.components.accel import critic as fused_critic
 from ganbench.components.nets.activations import ACTIVATIONS
 from ganbench.components.nets.mlp import SeededMLP
 from ganbench.config.suite import expand, parse_suite

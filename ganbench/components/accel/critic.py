@@ -5,7 +5,7 @@ The toy suites' discriminator (Metz et al. 2016: 2 → 128 → 1, ReLU) has almo
 read several ``[S, B, 128]`` tensors per pass (4 MiB each for the joint real+fake batch at
 S = 8) and took about a quarter of the step on 2 cores (2.7 of 11.4 ms: a 2-wide input
 product, the outer product of the 1-wide head's gradient, ReLU and its backward, bias sums).
-``critic_kernel.c`` computes a sample's hidden units in registers, forward and backward, and
+``critic.c`` computes a sample's hidden units in registers, forward and backward, and
 never stores them: the backward pass recomputes the pre-activations (2 multiply-adds per
 unit). Measured on the ring at S = 8, 2 threads: the critic's share of a step fell from about
 2.7 ms to about 0.4 ms (``make bench``, BENCHMARKS.md).
@@ -19,7 +19,7 @@ penalties, unrolling): :class:`FusedCritic` is once-differentiable, and a second
 through it raises instead of returning something wrong.
 
 Threads: the kernel shares the seeds of a call among the threads of torch's OpenMP pool
-(:mod:`ganbench.components.kernels`); each seed is computed by one thread in a fixed order, so results do
+(:mod:`ganbench.components.accel`); each seed is computed by one thread in a fixed order, so results do
 not depend on the thread count.
 """
 
@@ -31,9 +31,9 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
-from ganbench.components import kernels
+from ganbench.components import accel
 
-#: Limits compiled into ``critic_kernel.c`` (MAXK, MAXH).
+#: Limits compiled into ``critic.c`` (MAXK, MAXH).
 MAX_INPUTS = 8
 MAX_HIDDEN = 1024
 
@@ -43,7 +43,7 @@ _fns: Any = None
 def _kernels() -> tuple[Any, Any] | None:
     global _fns
     if _fns is None:
-        lib = kernels.load("critic_kernel")
+        lib = accel.load("critic", respect_switch=False)
         if lib is None:
             _fns = False
         else:
@@ -57,8 +57,8 @@ def _kernels() -> tuple[Any, Any] | None:
 
 
 def available() -> bool:
-    """Whether the compiled critic kernel can run in this process."""
-    return _kernels() is not None
+    """Whether the compiled critic kernel can run in this process (compiled, switch not off)."""
+    return accel.enabled() and _kernels() is not None
 
 
 def activation_slope(activation: Any) -> float | None:
