@@ -8,7 +8,7 @@ export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
 export TORCH_HOME   ?= $(CURDIR)/.cache/torch
 export GANBENCH_CACHE ?= $(CURDIR)/.cache/ganbench
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install test test-fast demo bench bench-gpu clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ demo:
 
 bench:
 	$(BIN)/python benchmarks/bench.py
+
+# the CUDA path (about 5 minutes on a machine with a CUDA GPU; exits 2 without one)
+bench-gpu:
+	$(BIN)/python benchmarks/bench_gpu.py
 
 clean:
 	rm -rf .cache build *.egg-info

@@ -34,7 +34,9 @@ from typing import Any, Iterator
 if not os.environ.get("MPLCONFIGDIR"):
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="ganbench-mpl-")
 
-import ganbench  # noqa: E402,F401  (sets the OpenMP environment before torch loads)
+from ganbench.run import process  # noqa: E402  (imports no torch)
+
+os.environ.setdefault("GOMP_SPINCOUNT", process.GOMP_SPINCOUNT)  # as in the trial workers
 import torch  # noqa: E402
 import torch._dynamo  # noqa: E402
 

@@ -123,6 +123,13 @@ def run(
 ) -> None:
     """Run every trial of a suite through Ray Tune and write the run folder and report."""
     from ganbench.pipeline import OutputError, default_run_dir, prepare_run_dir, run_suite
+    from ganbench.run.process import ProcessSettings
+
+    try:  # before anything is read or created
+        settings = ProcessSettings.from_env(tune=None if process_settings else False, kernels=kernels)
+    except ValueError as exc:
+        err_console.print(f"error: --kernels / $GANBENCH_KERNELS: {exc}", markup=False)
+        raise typer.Exit(2)
     from ganbench.config.suite import apply_overrides, parse_suite
 
     command = "ganbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -165,16 +172,6 @@ def run(
         except OutputError as exc:
             err_console.print(f"error: {exc}", markup=False)
             raise typer.Exit(2)
-    from ganbench.run.process import ProcessSettings
-
-    if kernels is not None and kernels not in ("auto", "off"):
-        err_console.print(f"error: --kernels must be 'auto' or 'off', not {kernels!r}", markup=False)
-        raise typer.Exit(2)
-    try:
-        settings = ProcessSettings.from_env(tune=None if process_settings else False, kernels=kernels)
-    except ValueError as exc:
-        err_console.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2)
     manifest = run_suite(s, text, run_dir, overrides=overrides, command=command, address=address,
                          max_concurrent=max_concurrent, show_progress=not quiet,
                          resume=resume is not None, settings=settings)

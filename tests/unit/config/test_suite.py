@@ -445,3 +445,11 @@ def test_combo_datasets_restricts_expansion_and_is_validated():
     with pytest.raises(SuiteError) as exc:
         parse_suite(bad)
     assert any(p.path == "combos.vanilla.datasets.0" and "moon" in p.message for p in exc.value.problems)
+
+
+def test_cli_run_refuses_an_unknown_kernels_value_before_creating_anything(good_suite, tmp_path):
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", str(good_suite), "--out", str(out), "--kernels", "fast"])
+    assert res.exit_code == 2
+    assert "kernels must be one of" in res.output and "Traceback" not in res.output
+    assert not out.exists()
