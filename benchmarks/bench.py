@@ -789,7 +789,7 @@ GPU_NOTES = [
     "",
     "`make bench-gpu` (`benchmarks/bench_gpu.py`) measures the CUDA path on a machine with a CUDA "
     "GPU (seed scaling S = 1…64, suite throughput at `gpus_per_trial` 1, 0.5 and 0.25, the image "
-    "suite's step time and the share of time the GPU is busy) and writes `BENCHMARKS-GPU.md`. "
+    "suite's step time and the share of time the GPU is busy) and replaces this section with its figures. "
     "No GPU machine was lent to the session that wrote this file, so **the GPU figures are "
     "unmeasured**. On CUDA the noise is drawn on the device (one Philox `torch.Generator` per "
     "seed); the compiled accelerators and the glibc allocator settings apply to CPU trials only.",
