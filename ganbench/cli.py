@@ -83,6 +83,18 @@ def _print_design(s, specs, per: int) -> None:
                               highlight=False, soft_wrap=True)
 
 
+def _process_settings(kernels: Optional[str], tune: bool):
+    """The trial processes' settings from ``--kernels`` / ``--[no-]process-settings`` and the
+    environment; an invalid value exits 2."""
+    from ganbench.run.process import ProcessSettings
+
+    try:
+        return ProcessSettings.from_env(tune=None if tune else False, kernels=kernels)
+    except ValueError as exc:
+        err_console.print(f"error: --kernels / $GANBENCH_KERNELS: {exc}", markup=False)
+        raise typer.Exit(2)
+
+
 @app.command()
 def run(
     suite: Optional[Path] = typer.Argument(None, help="Path of the suite YAML file (omit with "
@@ -123,13 +135,8 @@ def run(
 ) -> None:
     """Run every trial of a suite through Ray Tune and write the run folder and report."""
     from ganbench.pipeline import OutputError, default_run_dir, prepare_run_dir, run_suite
-    from ganbench.run.process import ProcessSettings
 
-    try:  # before anything is read or created
-        settings = ProcessSettings.from_env(tune=None if process_settings else False, kernels=kernels)
-    except ValueError as exc:
-        err_console.print(f"error: --kernels / $GANBENCH_KERNELS: {exc}", markup=False)
-        raise typer.Exit(2)
+    settings = _process_settings(kernels, process_settings)  # before anything is read or created
     from ganbench.config.suite import apply_overrides, parse_suite
 
     command = "ganbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])

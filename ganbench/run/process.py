@@ -45,6 +45,9 @@ TRIM_THRESHOLD = 1 << 30
 ENV = "GANBENCH_PROCESS_SETTINGS"
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: What :func:`tune_allocator` reports (and :func:`record` describes) when the thresholds are set.
+GLIBC_STATE: dict[str, object] = {"allocator": "glibc", "mmap_threshold": MMAP_THRESHOLD,
+                                  "trim_threshold": TRIM_THRESHOLD}
 _allocator_state: dict[str, object] = {}
 
 
@@ -102,8 +105,7 @@ def tune_allocator() -> dict[str, object]:
             mallopt = getattr(libc, "mallopt", None)
             if mallopt is not None and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 \
                     and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1:
-                state = {"allocator": "glibc", "mmap_threshold": MMAP_THRESHOLD,
-                         "trim_threshold": TRIM_THRESHOLD}
+                state = dict(GLIBC_STATE)
         except OSError:
             pass
     _allocator_state.update(state)
@@ -114,10 +116,8 @@ def record(settings: ProcessSettings) -> dict[str, Any]:
     """What the manifest records about the trial processes (``machine.runtime``), without
     changing this process: the settings, the environment the workers get and, for the
     accelerators, what this machine would run (:func:`ganbench.components.accel.status`)."""
-    allocator: dict[str, object] = ({"allocator": "glibc", "mmap_threshold": MMAP_THRESHOLD,
-                                     "trim_threshold": TRIM_THRESHOLD}
-                                    if settings.tune and sys.platform.startswith("linux")
-                                    else {"allocator": "default"})
+    allocator = (GLIBC_STATE if settings.tune and sys.platform.startswith("linux")
+                 else {"allocator": "default"})
     with accel.override(settings.kernels != "off"):
         kernels = accel.status()
     return {"process_settings": "on" if settings.tune else "off",
