@@ -207,7 +207,7 @@ def _print_summary(run_dir: Path) -> None:
     table = Table(title="summary (mean [95% CI] over seeds)")
     for col in ("dataset", "combo", "n"):
         table.add_column(col)
-    from ganbench.results import catalog
+    from ganbench.config import catalog
 
     metrics = [m for m in catalog.TERMINAL if f"{m}_mean" in df and df[f"{m}_mean"].notna().any()]
     for m in metrics:

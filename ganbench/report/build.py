@@ -26,7 +26,7 @@ from markupsafe import Markup
 from ganbench.io import write_text
 from ganbench.report import diagnosis, export, plots
 from ganbench.report.export import METRIC_LABELS, format_number
-from ganbench.results import catalog
+from ganbench.config import catalog
 from ganbench.results.stage import load_results, status_values
 from ganbench.results.inputs import _err, _read_history, _read_manifest, _read_trials
 

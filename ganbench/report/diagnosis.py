@@ -39,7 +39,7 @@ from ganbench.results import dynamics, stats
 from ganbench.results.diagnose import THRESHOLDS, DiagnoseConfig, collapse_cap, describe_rules
 from ganbench.report import diagnostic_plots as dplots
 from ganbench.report import plots
-from ganbench.results import catalog
+from ganbench.config import catalog
 from ganbench.results.sensitivity import main_metric
 from ganbench.report.export import METRIC_LABELS, format_number
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ganbench.io import write_text
-from ganbench.results import catalog
+from ganbench.config import catalog
 
 __all__ = [
     "MAIN_METRICS",

@@ -1,10 +1,10 @@
 """Registered metrics: the names that appear as columns in trials.csv and summary.csv, from
-the metric catalog (:mod:`ganbench.results.catalog`)."""
+the metric catalog (:mod:`ganbench.config.catalog`)."""
 
 from __future__ import annotations
 
 from ganbench.registry import Registry
-from ganbench.results.catalog import CATALOG
+from ganbench.config.catalog import CATALOG
 
 METRICS: Registry[str] = Registry("metric")
 for _m in CATALOG:

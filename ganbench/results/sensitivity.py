@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.results.stats import split_verdicts
-from ganbench.results import catalog
+from ganbench.config import catalog
 
 __all__ = ["main_metric", "dataset_kinds", "sensitivity_tables", "log_axes"]
 

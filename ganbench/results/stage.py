@@ -17,6 +17,9 @@ it into the run folder beside the exports; :func:`load_results` reads it back fo
 * ``design.csv`` — per dataset, the smallest p-value the design can reach after Holm;
 * ``sensitivity.csv`` / ``sensitivity_samples.csv`` — a sweep's spread over hyperparameter
   samples per combo, and each sample's value (:mod:`ganbench.results.sensitivity`);
+* ``reproduction_values.csv`` / ``reproduction_claims.csv`` / ``reproduction_protocol.csv`` —
+  for a suite with a ``reference`` block: published against measured values, each claim's
+  mark, and the paper's protocol against the run's (:mod:`ganbench.results.reproduction`);
 * ``results.json`` — the settings the numbers were computed with.
 """
 
@@ -34,8 +37,9 @@ from ganbench.results import stats
 from ganbench.results.diagnose import VERDICTS, diagnose_tables
 from ganbench.io import write_frame, write_text
 from ganbench.run.manifest import Manifest
-from ganbench.results import catalog
+from ganbench.config import catalog
 from ganbench.results.inputs import read_history, read_manifest, read_trials
+from ganbench.results.reproduction import describe_rules, reproduction_tables
 from ganbench.results.sensitivity import dataset_kinds, log_axes, sensitivity_tables
 
 __all__ = ["Results", "RESULT_FILES", "compute_results", "write_results", "load_results",
@@ -45,7 +49,8 @@ __all__ = ["Results", "RESULT_FILES", "compute_results", "write_results", "load_
 #: The files of the results stage (besides the rewritten trials tables).
 RESULT_FILES = ("verdict_table.parquet", "verdict_table.csv", "summary.csv", "comparisons.csv",
                 "divergence.csv", "verdicts.csv", "design.csv", "sensitivity.csv",
-                "sensitivity_samples.csv", "results.json")
+                "sensitivity_samples.csv", "reproduction_values.csv", "reproduction_claims.csv",
+                "reproduction_protocol.csv", "results.json")
 _STATUS_VALUES = ("ok", "diverged", "failed")  # always counted; others (e.g. "missing") if seen
 
 
@@ -62,6 +67,9 @@ class Results:
     design: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     sensitivity_samples: pd.DataFrame | None = None
+    reproduction_values: pd.DataFrame | None = None
+    reproduction_claims: pd.DataFrame | None = None
+    reproduction_protocol: pd.DataFrame | None = None
     alpha: float = stats.SIGNIFICANCE_ALPHA
     meta: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -267,12 +275,22 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
     except Exception as exc:  # noqa: BLE001
         warnings.append(f"The sensitivity tables could not be computed ({type(exc).__name__}: "
                         f"{str(exc)[:200]}).")
+    if manifest.reference:
+        try:
+            rep = reproduction_tables(res.trials, manifest.reference["block"],
+                                      manifest.reference.get("run_protocol") or {}, alpha)
+            res.reproduction_values, res.reproduction_claims = rep.values, rep.claims
+            res.reproduction_protocol = rep.protocol
+        except Exception as exc:  # noqa: BLE001
+            warnings.append(f"The reproduction tables could not be computed ({type(exc).__name__}: "
+                            f"{str(exc)[:200]}).")
     res.meta = {
         "computed_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "alpha": alpha,
         "baseline": baseline,
         "log_axes": log_axes(manifest_dict, res.trials),
         "statistics": stats.describe_protocol(),
+        "claim_rules": describe_rules(alpha) if manifest.reference else None,
         "warnings": list(warnings),
     }
     return res
@@ -281,7 +299,10 @@ def compute_results(trials: pd.DataFrame, history: pd.DataFrame | None,
 # ------------------------------------------------------------------------------ write / read
 _TABLES = {"summary": "summary.csv", "comparisons": "comparisons.csv",
            "divergence": "divergence.csv", "rates": "verdicts.csv", "design": "design.csv",
-           "sensitivity": "sensitivity.csv", "sensitivity_samples": "sensitivity_samples.csv"}
+           "sensitivity": "sensitivity.csv", "sensitivity_samples": "sensitivity_samples.csv",
+           "reproduction_values": "reproduction_values.csv",
+           "reproduction_claims": "reproduction_claims.csv",
+           "reproduction_protocol": "reproduction_protocol.csv"}
 
 
 def write_results(run_dir: str | Path, res: Results) -> None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import ganbench
 from ganbench import io
 from ganbench.config.diagnostics import describe_rules, diagnostics_config
-from ganbench.config.suite import Suite, resolved_combo, suite_hash
+from ganbench.config.suite import Suite, resolved_combo, suite_field, suite_hash
 from ganbench.components import noise
 from ganbench.run import process
 
@@ -200,6 +200,10 @@ class Manifest(BaseModel):
     #: the suite's sweep block, typed: ``{"samples", "seed", "axes": {path: {"space", "values",
     #: "log"}}}`` (None without a sweep)
     sweep: dict[str, Any] | None = None
+    #: the suite's ``reference`` block (the published result it reproduces) with the run's value
+    #: of each protocol field it names: ``{"block": {...}, "run_protocol": {path: value}}``; None
+    #: for a suite without one
+    reference: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run_dir: str | Path) -> "Manifest":
@@ -242,4 +246,14 @@ def build_manifest(suite: Suite, suite_text: str, *, overrides: dict[str, Any], 
         "device": suite.device,
         "protocol": protocol(suite),
         "sweep": suite.sweep.model_dump() if suite.sweep is not None else None,
+        "reference": reference_record(suite),
     })
+
+
+def reference_record(suite: Suite) -> dict[str, Any] | None:
+    """The manifest's ``reference``: the block and the run's value of each protocol field it
+    names (after CLI overrides, so ``--steps`` shows as a difference from the paper)."""
+    if suite.reference is None:
+        return None
+    return {"block": suite.reference.model_dump(mode="json"),
+            "run_protocol": {path: suite_field(suite, path) for path in suite.reference.protocol}}

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ganbench.results import stats
 from ganbench.cli import app
-from ganbench.results import catalog
+from ganbench.config import catalog
 from ganbench.results.stage import (RESULT_FILES, compute_results, design_table, load_results,
                                     results_stage)
 
