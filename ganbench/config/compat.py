@@ -86,6 +86,13 @@ TABLE: list[Rule] = [
          lambda c, d: (c.get("model") or {}).get("kind") == "conv" and _kind(d) != "image",
          lambda c, d: f"model.kind: conv with dataset {d}: conv nets need an image dataset "
                       f"(this one is {_kind(d)}); use kind: auto or mlp"),
+    Rule(("model.init", "conv nets"), lambda c: ("model", "init"),
+         lambda c, d: (((c.get("model") or {}).get("init") or {}).get("kind", "torch_default")
+                       != "torch_default" and _kind(d) == "image"
+                       and (c.get("model") or {}).get("kind", "auto") != "mlp"),
+         lambda c, d: f"model.init with the conv nets of dataset {d}: init applies to MLPs "
+                      "only (conv nets use DCGAN's initialisation); use model.kind: mlp or "
+                      "drop init"),
 ]
 
 

@@ -47,6 +47,8 @@ class PublishedValue(Strict):
     spread_kind: Literal["std", "se", "none"] = "none"
     n: int | None = Field(None, gt=0, description="runs the paper averaged over")
     source: str = Field(min_length=1, max_length=200)
+    verified: bool = Field(False, description="true when the number was checked against the "
+                           "paper's text; false marks a transcription that still needs that check")
 
     @model_validator(mode="after")
     def _spread(self) -> "PublishedValue":

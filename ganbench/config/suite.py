@@ -67,16 +67,29 @@ class ConvSpec(Strict):
     activation_d: str = Field("leaky_relu", description="D's hidden activation (unless discriminator.activation is set)")
 
 
+class Init(Strict):
+    """Initial weights of the MLPs (conv nets keep their own): ``torch_default`` is
+    ``torch.nn.Linear``'s U(±1/√fan_in) for weights and biases; ``orthogonal`` draws orthogonal
+    weights scaled by ``gain`` (TensorFlow's ``orthogonal_initializer``, as in the Unrolled-GAN
+    notebook), ``normal`` draws N(0, ``std``²) weights (as in the PacGAN code); both set biases
+    to 0."""
+
+    kind: Literal["torch_default", "orthogonal", "normal"] = "torch_default"
+    gain: float = Field(1.0, gt=0, le=100, description="orthogonal: the gain")
+    std: float = Field(0.02, gt=0, le=100, description="normal: the standard deviation")
+
+
 class Model(Strict):
     """Networks. ``kind: auto`` builds conv nets for image datasets and MLPs otherwise;
-    ``generator.hidden``/``discriminator.hidden``/``activation`` shape the MLPs, ``conv`` the
-    conv nets, and ``generator.z_dim`` is the latent size of both."""
+    ``generator.hidden``/``discriminator.hidden``/``activation``/``init`` shape the MLPs,
+    ``conv`` the conv nets, and ``generator.z_dim`` is the latent size of both."""
 
     kind: Literal["auto", "mlp", "conv"] = "auto"
     generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
     discriminator: NetSpec = Field(default_factory=NetSpec)
     activation: str = "relu"
     conv: ConvSpec = Field(default_factory=ConvSpec)
+    init: Init = Field(default_factory=Init)
 
 
 class Optimizer(Strict):

@@ -226,6 +226,7 @@ def _values_table(trials: pd.DataFrame, ref: Reference, alpha: float) -> pd.Data
             "dataset": v.dataset, "combo": v.combo, "paper_name": ref.names.get(v.combo, v.combo),
             "metric": v.metric, "source": v.source, "published_mean": v.mean,
             "published_spread": v.spread, "spread_kind": v.spread_kind, "published_n": v.n,
+            "verified": v.verified,
             "measured_mean": float(np.mean(vals)) if vals.size else float("nan"),
             "measured_ci_lo": lo, "measured_ci_hi": hi,
             "measured_std": float(np.std(vals, ddof=1)) if vals.size > 1 else float("nan"),
@@ -233,7 +234,7 @@ def _values_table(trials: pd.DataFrame, ref: Reference, alpha: float) -> pd.Data
         })
     return pd.DataFrame(rows, columns=[
         "dataset", "combo", "paper_name", "metric", "source", "published_mean", "published_spread",
-        "spread_kind", "published_n", "measured_mean", "measured_ci_lo", "measured_ci_hi",
+        "spread_kind", "published_n", "verified", "measured_mean", "measured_ci_lo", "measured_ci_hi",
         "measured_std", "n", "n_diverged"])
 
 

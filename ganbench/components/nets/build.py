@@ -26,9 +26,11 @@ def build_mlp(model: Model, dataset: Any, seeds: list[int], build: Any) -> tuple
     act_d = ACTIVATIONS.get(model.discriminator.activation or model.activation)
     z_dim = model.generator.z_dim
     dim = dataset.dim
-    G = SeededMLP([z_dim, *model.generator.hidden, dim], act_g, seeds, "g_init")
+    ini = model.init
+    init = (ini.kind, ini.gain if ini.kind == "orthogonal" else ini.std)
+    G = SeededMLP([z_dim, *model.generator.hidden, dim], act_g, seeds, "g_init", init=init)
     D = SeededMLP([dim * build.d_input_multiplier, *model.discriminator.hidden, 1],
-                  act_d, seeds, "d_init", head_extra=build.d_head_extra)
+                  act_d, seeds, "d_init", head_extra=build.d_head_extra, init=init)
     return G, D, z_dim
 
 

@@ -36,10 +36,13 @@ class SeededMLP(nn.Module):
         activation: the hidden activation (applied after every layer but the last).
         seeds: the user seeds, one per slice of the seed axis.
         stream: which init stream to use (``"g_init"`` or ``"d_init"``).
+        init: ``("torch_default", _)`` (``torch.nn.Linear``'s U(±1/√fan_in) for weights and
+            biases), ``("orthogonal", gain)`` or ``("normal", std)`` (zero biases for both).
     """
 
     def __init__(self, sizes: Sequence[int], activation: Callable[[torch.Tensor], torch.Tensor],
-                 seeds: Sequence[int], stream: str, head_extra: int = 0):
+                 seeds: Sequence[int], stream: str, head_extra: int = 0,
+                 init: tuple[str, float] = ("torch_default", 1.0)):
         super().__init__()
         self.sizes = list(sizes)
         self.activation = activation
@@ -61,9 +64,17 @@ class SeededMLP(nn.Module):
             w = torch.empty(n_seeds, fan_in, fan_out)
             b = torch.empty(n_seeds, 1, fan_out)
             bound = 1.0 / math.sqrt(fan_in)
+            kind, scale = init
             for i, g in enumerate(gens):
-                w[i].uniform_(-bound, bound, generator=g)
-                b[i].uniform_(-bound, bound, generator=g)
+                if kind == "orthogonal":
+                    nn.init.orthogonal_(w[i], gain=scale, generator=g)
+                    b[i].zero_()
+                elif kind == "normal":
+                    w[i].normal_(0.0, scale, generator=g)
+                    b[i].zero_()
+                else:
+                    w[i].uniform_(-bound, bound, generator=g)
+                    b[i].uniform_(-bound, bound, generator=g)
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
 
