@@ -24,6 +24,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ganbench.io import write_text
+from ganbench.report.reproduction import reproduction_context
 from ganbench.report import diagnosis, export, plots
 from ganbench.report.export import METRIC_LABELS, format_number
 from ganbench.config import catalog
@@ -879,7 +880,8 @@ def build_report(run_dir: str | Path) -> Path:
     warnings.extend(w for w in res.warnings if w not in warnings)
     summary, comparisons = res.summary, res.comparisons
     run.results = res
-    export.write_exports(run_dir, summary, manifest)
+    export.write_exports(run_dir, summary, manifest,
+                         (res.reproduction_values, res.reproduction_claims))
 
     figs = _Figures(warnings)
     datasets = [
@@ -906,6 +908,21 @@ def build_report(run_dir: str | Path) -> Path:
     toc += [("protocol", "Protocol", []), ("suite", "Suite", []),
             ("reproducibility", "Reproducibility", []), ("cite", "Cite this report", [])]
     extra = _diagnosis_context(run, comparisons, datasets, figs, notes, toc)
+    try:
+        extra["reproduction"] = reproduction_context(
+            manifest, res.reproduction_values, res.reproduction_claims, res.reproduction_protocol,
+            (res.meta or {}).get("claim_rules"))
+    except Exception as exc:  # noqa: BLE001 - one bad section must not sink the report
+        warnings.append(f"The reproduction section could not be built ({_err(exc)}).")
+        extra["reproduction"] = None
+    if extra["reproduction"]:
+        _toc_insert(toc, "overview", "summary", ("reproduction", "Reproduction", [
+            ("reproduction-claims", "Claims"), ("reproduction-values", "Published against measured"),
+            ("reproduction-protocol", "Protocol")] if extra["reproduction"]["values"] else [
+            ("reproduction-claims", "Claims"), ("reproduction-protocol", "Protocol")]))
+        for entry in toc:
+            if entry[0] == "methods":
+                entry[2].append(("methods-claims", "Reproduction claims"))
 
     context = {
         "title": f"ganbench report: {suite_name}",

@@ -24,6 +24,8 @@ __all__ = [
     "format_number",
     "latex_escape",
     "summary_tex",
+    "reproduction_tex",
+    "latex_text",
     "citation_bib",
     "citation_key",
     "run_date",
@@ -57,6 +59,11 @@ _LATEX_SPECIALS = {
     '"': r"\textquotedbl{}",
 }
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIALS))
+# Non-ASCII symbols of free text (claims, titles) that pdflatex's default setup cannot typeset.
+_TEX_SYMBOLS = {"≥": r"$\geq$", "≤": r"$\leq$", "±": r"$\pm$", "≈": r"$\approx$",
+                "−": "-", "–": "--", "—": "---", "→": r"$\to$", "×": r"$\times$",
+                "γ": r"$\gamma$", "δ": r"$\delta$", "θ": r"$\theta$", "ψ": r"$\psi$",
+                "σ": r"$\sigma$", "α": r"$\alpha$", "‖": r"$\|$", "√": r"$\surd$"}
 
 
 def format_number(x: Any, missing: str = "–") -> str:
@@ -95,6 +102,14 @@ def latex_escape(text: Any) -> str:
         The text with ``\\ & % $ # _ { } ~ ^ < > | "`` replaced by their LaTeX commands.
     """
     return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], str(text))
+
+
+def latex_text(text: Any) -> str:
+    """:func:`latex_escape`, then the common non-ASCII symbols of free text as LaTeX."""
+    out = latex_escape(text)
+    for sym, tex in _TEX_SYMBOLS.items():
+        out = out.replace(sym, tex)
+    return out
 
 
 def _tex_label(metric: str) -> str:
@@ -171,7 +186,7 @@ def summary_tex(
         r"\end{tabular}",
         (
             r"\caption{ganbench suite \texttt{" + latex_escape(name) + r"}: mean over seeds "
-            r"with 95\% percentile bootstrap confidence interval in brackets; $n$ is the number "
+            r"with the 95\% Student $t$ confidence interval of the mean in brackets; $n$ is the number "
             r"of seeds.}"
         ),
         r"\label{tab:ganbench-" + citation_key(manifest).split("_", 1)[-1] + "}",
@@ -241,10 +256,76 @@ def citation_bib(manifest: Mapping[str, Any]) -> str:
     return f"@misc{{{citation_key(manifest)},\n{body}\n}}\n"
 
 
+def _published(row: pd.Series) -> str:
+    mean = format_number(row.get("published_mean"), "--")
+    spread = row.get("published_spread")
+    text = mean + (f" $\\pm$ {latex_escape(format_number(spread))}" if _finite(spread) else "")
+    kind = row.get("spread_kind")
+    if _finite(spread) and isinstance(kind, str) and kind in ("std", "se"):
+        text += r"\textsuperscript{" + kind + "}"
+    if not bool(row.get("verified", False)):
+        text += r"$^\dagger$"
+    return text
+
+
+def reproduction_tex(values: pd.DataFrame | None, claims: pd.DataFrame,
+                     manifest: Mapping[str, Any]) -> str:
+    """Booktabs LaTeX tables of a reproduction: published against measured values (mean with
+    its 95% Student t interval, seeds) and every claim with its mark.
+
+    Args:
+        values: ``reproduction_values`` of the results stage (may be empty or None).
+        claims: ``reproduction_claims`` of the results stage.
+        manifest: The run's manifest (its ``reference`` title names the paper).
+
+    Returns:
+        LaTeX source of one or two ``table`` environments; a dagger marks published values not
+        checked against the paper's text.
+    """
+    ref = ((manifest.get("reference") or {}).get("block") or {})
+    title = latex_text(ref.get("title", "the reference"))
+    key = citation_key(manifest).split("_", 1)[-1]
+    lines = [r"% Reproduction of " + title]
+    if values is not None and len(values):
+        lines += [r"\begin{table}[t]", r"\centering", r"\small",
+                  r"\begin{tabular}{lllrrr}", r"\toprule",
+                  r"Dataset & Method & Metric & Published & Measured [95\% CI] & $n$ \\", r"\midrule"]
+        for _, row in values.iterrows():
+            lo, hi = row.get("measured_ci_lo"), row.get("measured_ci_hi")
+            measured = format_number(row.get("measured_mean"), "--")
+            if _finite(lo) and _finite(hi):
+                measured += f" [{format_number(lo)}, {format_number(hi)}]"
+            n = row.get("n")
+            lines.append(" & ".join([
+                latex_escape(row.get("dataset")), latex_text(row.get("paper_name")),
+                _tex_label(str(row.get("metric"))), _published(row) + " (" + latex_escape(row.get("source")) + ")",
+                latex_escape(measured), str(int(n)) if _finite(n) else "--"]) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}",
+                  r"\caption{Published against measured: " + title + r". Published: mean $\pm$ "
+                  r"spread as the paper gives it (std or se); $^\dagger$ not checked against the "
+                  r"paper's text. Measured: mean over seeds with its 95\% Student $t$ interval.}",
+                  r"\label{tab:ganbench-repro-values-" + key + "}", r"\end{table}", ""]
+    lines += [r"\begin{table}[t]", r"\centering", r"\small",
+              r"\begin{tabular}{p{0.42\linewidth}llll}", r"\toprule",
+              r"Claim & Source & Claimed & Measured & Mark \\", r"\midrule"]
+    for _, row in claims.iterrows():
+        lines.append(" & ".join(latex_text(row.get(c, "")) for c in
+                                ("text", "source", "claimed", "measured", "mark")) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}",
+              r"\caption{Claims of " + title + r" checked by ganbench. The rule behind each mark "
+              r"is stated in the report's Methods section.}",
+              r"\label{tab:ganbench-repro-claims-" + key + "}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
 def write_exports(run_dir: Path, summary: pd.DataFrame | None,
-                  manifest: Mapping[str, Any]) -> dict[str, Path]:
-    """Write the rendered exports ``summary.tex`` (when there is a summary) and
-    ``citation.bib`` atomically; the CSV tables are the results stage's.
+                  manifest: Mapping[str, Any],
+                  reproduction: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None,
+                  ) -> dict[str, Path]:
+    """Write the rendered exports ``summary.tex`` (when there is a summary; with the
+    reproduction tables of :func:`reproduction_tex` appended when ``reproduction`` holds
+    ``(values, claims)`` with claims) and ``citation.bib`` atomically; the CSV tables are the
+    results stage's.
 
     Returns:
         File name → path of every file written.
@@ -252,6 +333,9 @@ def write_exports(run_dir: Path, summary: pd.DataFrame | None,
     run_dir = Path(run_dir)
     out: dict[str, Path] = {}
     if summary is not None:
-        out["summary.tex"] = write_text(run_dir / "summary.tex", summary_tex(summary, manifest))
+        tex = summary_tex(summary, manifest)
+        if reproduction is not None and reproduction[1] is not None and len(reproduction[1]):
+            tex += "\n" + reproduction_tex(reproduction[0], reproduction[1], manifest)
+        out["summary.tex"] = write_text(run_dir / "summary.tex", tex)
     out["citation.bib"] = write_text(run_dir / "citation.bib", citation_bib(manifest))
     return out
