@@ -8,7 +8,7 @@ export MPLCONFIGDIR ?= $(CURDIR)/.cache/matplotlib
 export TORCH_HOME   ?= $(CURDIR)/.cache/torch
 export GANBENCH_CACHE ?= $(CURDIR)/.cache/ganbench
 
-.PHONY: install test test-fast demo bench bench-gpu clean
+.PHONY: install test test-fast demo reproduce bench bench-gpu clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test-fast:
 
 demo:
 	$(BIN)/ganbench run suites/smoke.yaml
+
+# the paper reproductions (suites/reproductions/, about an hour on 2 cores; finished runs are
+# kept, an interrupted one resumes): one run folder each under reports/reproductions/
+reproduce:
+	$(BIN)/ganbench reproduce
 
 bench:
 	$(BIN)/python benchmarks/bench.py

@@ -1,4 +1,4 @@
-"""The ``ganbench`` command line: run, validate, report, list."""
+"""The ``ganbench`` command line: run, validate, report, reproduce, list."""
 
 from __future__ import annotations
 
@@ -235,6 +235,154 @@ def report(run_dir: Path = typer.Argument(..., help="A run folder written by 'ga
         err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     path = report_run(run_dir)
     console.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
+#: Where ``ganbench reproduce`` finds its suites and writes its runs (relative to the cwd).
+REPRODUCTIONS_DIR = Path("suites/reproductions")
+REPRODUCTIONS_OUT = Path("reports/reproductions")
+
+
+def _reproduction_state(run_dir: Path, sha: str) -> str:
+    """``new`` (no run yet), ``done`` (a complete run of this exact suite text), ``resume``
+    (an interrupted run of it) or ``stale`` (a run of different suite text or settings)."""
+    from ganbench.run.manifest import Manifest
+
+    if not (run_dir / "manifest.json").is_file():
+        return "new"
+    try:
+        m = Manifest.read(run_dir)
+    except (OSError, ValueError):
+        return "stale"
+    if m.suite_sha256 != sha:
+        return "stale"
+    return "done" if m.status == "complete" else "resume"
+
+
+def _print_claims(name: str, run_dir: Path) -> dict[str, int]:
+    import pandas as pd
+
+    path = run_dir / "reproduction_claims.csv"
+    counts = {"reproduced": 0, "not reproduced": 0, "inconclusive": 0}
+    if not path.is_file():
+        console.print(f"{name}: no claim table (the run has no results yet)", highlight=False)
+        return counts
+    df = pd.read_csv(path)
+    table = Table(title=f"{name}: claims", title_justify="left")
+    for col, kw in (("claim", {}), ("claimed", {}), ("measured", {"justify": "right"}),
+                    ("mark", {})):
+        table.add_column(col, **kw)
+    style = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
+    for _, r in df.iterrows():
+        mark = str(r["mark"])
+        counts[mark] = counts.get(mark, 0) + 1
+        table.add_row(str(r["claim"]), str(r.get("claimed", "")), str(r.get("measured", "")),
+                      f"[{style.get(mark, 'white')}]{mark}[/]")
+    console.print(table)
+    return counts
+
+
+@app.command()
+def reproduce(
+    names: Optional[list[str]] = typer.Argument(None, help="Reproduction suites to run, by name "
+                                                "(the file name in suites/reproductions without "
+                                                ".yaml); default: all of them."),
+    suites_dir: Path = typer.Option(REPRODUCTIONS_DIR, "--suites-dir",
+                                    help="Folder of the reproduction suites."),
+    out: Path = typer.Option(REPRODUCTIONS_OUT, "--out", help="Parent folder of the run folders "
+                             "(one per suite, named after it)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Override budget.steps of "
+                                        "every suite (a quick look; the protocol table then "
+                                        "lists the change as a difference from the paper)."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Override the seeds of "
+                                        "every suite."),
+    list_only: bool = typer.Option(False, "--list", help="List the reproduction suites and the "
+                                   "state of their runs; run nothing."),
+    rerun: bool = typer.Option(False, "--rerun", help="Start over where a run of different suite "
+                               "text or overrides is in the way (its folder is replaced)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    kernels: Optional[str] = typer.Option(None, "--kernels", help="Optional compiled accelerators: "
+                                          "auto (default) or off; as for 'ganbench run'."),
+) -> None:
+    """Run the paper-reproduction suites and print each one's claim table.
+
+    A suite whose run folder already holds a complete run of the same suite text is not rerun
+    (its claims are printed from the folder); an interrupted run is resumed; every finished
+    trial is kept. Each run folder has the full report with its Reproduction section.
+    """
+    import shutil
+
+    from ganbench.config.suite import apply_overrides, suite_hash
+    from ganbench.pipeline import OutputError, prepare_run_dir, run_suite
+
+    settings = _process_settings(kernels, True)
+    available = sorted(p.stem for p in suites_dir.glob("*.yaml")) if suites_dir.is_dir() else []
+    if not available:
+        err_console.print(f"error: no reproduction suites in {suites_dir}")
+        raise typer.Exit(2)
+    chosen = list(names or available)
+    unknown = [n for n in chosen if n not in available]
+    if unknown:
+        err_console.print(f"error: unknown reproduction suite(s) {', '.join(unknown)}; "
+                          f"available: {', '.join(available)}", markup=False)
+        raise typer.Exit(2)
+    loaded = {}
+    for name in chosen:  # validate every suite before running any
+        s, text = _load(suites_dir / f"{name}.yaml")
+        if s.reference is None:
+            err_console.print(f"error: {suites_dir / name}.yaml has no reference block", markup=False)
+            raise typer.Exit(2)
+        try:
+            s, overrides = apply_overrides(s, steps=steps, seeds=seeds)
+        except SuiteError as exc:
+            _fail_suite(suites_dir / f"{name}.yaml", exc)
+        loaded[name] = (s, text, overrides)
+    if list_only:
+        for name in chosen:
+            state = _reproduction_state(out / name, suite_hash(loaded[name][1]))
+            console.print(f"{name:<28} {state:<7} {loaded[name][0].reference.title}",
+                          markup=False, highlight=False, soft_wrap=True)
+        return
+    totals = {"reproduced": 0, "not reproduced": 0, "inconclusive": 0}
+    for name in chosen:
+        s, text, overrides = loaded[name]
+        run_dir = out / name
+        state = _reproduction_state(run_dir, suite_hash(text))
+        if state == "done" and not _same_overrides(run_dir, overrides):
+            state = "stale"
+        if state == "stale":
+            if not rerun:
+                err_console.print(f"error: {run_dir} holds a run of different suite text or "
+                                  "overrides; pass --rerun to replace it, or --out elsewhere",
+                                  markup=False)
+                raise typer.Exit(2)
+            shutil.rmtree(run_dir)
+            state = "new"
+        if state != "done":
+            try:
+                if state == "new":
+                    prepare_run_dir(run_dir)
+            except OutputError as exc:
+                err_console.print(f"error: {exc}", markup=False)
+                raise typer.Exit(2)
+            console.print(f"{name}: {'resuming' if state == 'resume' else 'running'} -> {run_dir}",
+                          highlight=False, soft_wrap=True)
+            command = "ganbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+            run_suite(s, text, run_dir, overrides=overrides, command=command,
+                      show_progress=not quiet, resume=state == "resume", settings=settings)
+        for mark, k in _print_claims(name, run_dir).items():
+            totals[mark] = totals.get(mark, 0) + k
+        console.print(f"report: {run_dir / 'report.html'}", highlight=False, soft_wrap=True)
+    console.print(f"claims: {totals['reproduced']} reproduced, {totals['not reproduced']} not "
+                  f"reproduced, {totals['inconclusive']} inconclusive", highlight=False)
+
+
+def _same_overrides(run_dir: Path, overrides: dict) -> bool:
+    from ganbench.run.manifest import Manifest
+
+    try:
+        return Manifest.read(run_dir).overrides == overrides
+    except (OSError, ValueError):
+        return False
 
 
 @app.command("list")

@@ -355,6 +355,10 @@ def load_results(run_dir: str | Path, trials: pd.DataFrame | None = None) -> Res
                   meta=meta, warnings=warnings + list(meta.get("warnings") or []))
     for attr, name in _TABLES.items():
         frame = _read_csv(run_dir / name)
+        if attr == "reproduction_protocol" and frame is not None and len(frame):
+            # values as the paper and the run wrote them (text), not re-parsed as numbers
+            frame = pd.read_csv(run_dir / name, dtype=str, keep_default_na=False)
+            frame["differs"] = frame["differs"].str.lower() == "true"
         if frame is not None and "dataset" in frame.columns:
             frame["dataset"] = frame["dataset"].astype(str)
             if "combo" in frame.columns:

@@ -77,6 +77,38 @@ VERDICTS = {
     ("dirac", PAC, 1): ("", "status=failed: not diagnosed"),
 }
 
+# The run reproduces a (made-up) paper: one order claim the 3-vs-3 design cannot decide, a value
+# claim whose interval overlaps its band, one that holds and one that fails.
+REFERENCE = {
+    "block": {
+        "title": "Doe & Roe 2020 <i>Table 1</i>", "url": "https://example.org/paper",
+        "bibtex": "@article{doe2020,\n  title = {A <b>paper</b>},\n  year = {2020}\n}",
+        "names": {PAC: "PacGAN2 <b>", BASELINE: "GAN"},
+        "values": [
+            {"dataset": "ring", "combo": PAC, "metric": "modes_covered", "mean": 7.9,
+             "spread": 0.1, "spread_kind": "se", "n": 10, "source": "Table 1", "verified": True},
+            {"dataset": "ring", "combo": BASELINE, "metric": "modes_covered", "mean": 6.3,
+             "spread": 0.5, "spread_kind": "se", "n": 10, "source": "Table 1"},
+        ],
+        "claims": [
+            {"id": "pac_more_modes", "kind": "order", "dataset": "ring", "metric": "modes_covered",
+             "higher": PAC, "lower": BASELINE, "text": "Packing covers more modes", "source": "Table 1"},
+            {"id": "pac_value", "kind": "value", "dataset": "ring", "metric": "modes_covered",
+             "combo": PAC, "value": 7.5, "tolerance": 1.0, "text": "PacGAN2 covers 7.5 ± 1 modes",
+             "source": "Table 1"},
+            {"id": "gan_converges", "kind": "value", "dataset": "dirac", "metric": "dist_final",
+             "combo": BASELINE, "max": 0.1, "text": "The GAN converges", "source": "Fig. 3"},
+            {"id": "pac_converges", "kind": "value", "dataset": "dirac", "metric": "dist_final",
+             "combo": PAC, "max": 0.5, "text": "Packing converges γ ≥ 0", "source": "Fig. 3"},
+        ],
+        "protocol": {"budget.steps": {"paper": 400000, "note": "400 epochs"},
+                     "seeds": {"paper": 3, "note": ""}},
+        "differences": ["D has no maxout <units>"],
+        "not_found": ["The paper's epsilon for empty modes"],
+    },
+    "run_protocol": {"budget.steps": 100, "seeds": 3},
+}
+
 IMG_PREFIX = '<img src="data:image/png;base64,'
 EXTERNAL_ATTR = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
@@ -115,6 +147,7 @@ def _manifest(status: str = "complete") -> dict:
                          "reverse_kl": "KL(p_gen || uniform) with eps = 1e-10"},
             "frechet": "Fréchet distance of Gaussians fitted to raw samples",
         },
+        "reference": REFERENCE,
     }
 
 
@@ -689,3 +722,89 @@ def test_design_note_states_the_reachable_p_either_way():
     weak = ok.assign(n_baseline=5, n_min=5, min_p_holm=22 / 252, can_reach=False)
     assert diagnosis.design_note(weak).startswith("Underpowered design")
     assert diagnosis.design_note(None) == ""
+
+
+# --------------------------------------------------------------------------------------------
+# Reproduction section (the marks come from the results stage; the report renders them)
+# --------------------------------------------------------------------------------------------
+
+
+def test_reproduction_tables_in_the_run_folder(built):
+    run, _ = built
+    claims = pd.read_csv(run / "reproduction_claims.csv")
+    marks = dict(zip(claims["claim"], claims["mark"]))
+    assert marks == {"pac_more_modes": "inconclusive",   # 3 vs 3: min two-sided p = 0.1
+                     "pac_value": "inconclusive",        # 90% interval [6.7, 8.6] leaves [6.5, 8.5]
+                     "gan_converges": "not reproduced",  # distances 0.71, 0.85, 0.99
+                     "pac_converges": "reproduced"}      # distances 0, 0.028 (one seed failed)
+    why = dict(zip(claims["claim"], claims["reason"]))
+    assert "cannot reach significance" in why["pac_more_modes"]
+    values = pd.read_csv(run / "reproduction_values.csv")
+    pac = values[values["combo"] == PAC].iloc[0]
+    assert pac["published_mean"] == 7.9 and pac["n"] == 3 and bool(pac["verified"])
+    assert pac["measured_mean"] == pytest.approx(23 / 3)
+    lo, hi = pac["measured_ci_lo"], pac["measured_ci_hi"]
+    assert lo < 23 / 3 < hi and hi - lo == pytest.approx(2 * 4.3027 * np.std([8, 8, 7], ddof=1) / np.sqrt(3), rel=1e-3)
+    proto = pd.read_csv(run / "reproduction_protocol.csv", keep_default_na=False)
+    rows = {r.setting: r for r in proto.itertuples()}
+    assert bool(rows["budget.steps"].differs) and rows["budget.steps"].run == "100"
+    assert not bool(rows["seeds"].differs)
+    assert "D has no maxout <units>" in set(proto["note"])
+    meta = json.loads((run / "results.json").read_text())
+    assert "Holm" in meta["claim_rules"]["order"] and "equivalence" in meta["claim_rules"]["value"]
+
+
+def test_reproduction_section(built):
+    _, html = built
+    sec = _section(html, "reproduction")
+    # after the Overview, before the Summary; and in the contents
+    assert html.index('<section id="overview">') < html.index('<section id="reproduction">') \
+        < html.index('<section id="summary">')
+    assert '<a href="#reproduction">Reproduction</a>' in html
+    assert "Doe &amp; Roe 2020 &lt;i&gt;Table 1&lt;/i&gt;" in sec and "<i>Table 1</i>" not in sec
+    assert re.search(r'id="reproduction-counts"><strong>1</strong> reproduced ·\s*<strong>1</strong> '
+                     r'not reproduced ·\s*<strong>2</strong> inconclusive, of 4 claims', sec)
+    for claim, mark in (("pac_more_modes", "inconclusive"), ("gan_converges", "not reproduced"),
+                        ("pac_converges", "reproduced")):
+        row = sec[sec.index(f'id="claim-{claim}"'):]
+        row = row[:row.index("</tr>")]
+        assert f">{mark}</span>" in row
+    assert "γ ≥ 0" in sec and str(escape(PAC)) in sec and PAC not in sec
+    # published against measured: the unverified value carries the dagger, the verified not
+    values = sec[sec.index('id="reproduction-values-table"'):]
+    values = values[:values.index("</table>")]
+    assert "7.9 ± 0.1 (se)</td>" in values and "6.3 ± 0.5 (se) †</td>" in values
+    assert "7.67" in values and "PacGAN2 &lt;b&gt;" in values
+    # the protocol table flags the difference; free-text differences and not-found are listed
+    proto = sec[sec.index('id="reproduction-protocol-table"'):]
+    assert "400000" in proto and '<td class="bad">100 (differs)</td>' in proto
+    assert "D has no maxout &lt;units&gt;" in sec and "epsilon for empty modes" in sec
+    assert "https://example.org/paper" in sec and 'href="https://example.org' not in html
+    assert "@article{doe2020," in sec and "A &lt;b&gt;paper&lt;/b&gt;" in sec
+    # the rule behind each mark is in Methods
+    methods = _section(html, "methods")
+    assert 'id="methods-claims"' in methods and "two one-sided tests" in methods
+    assert '<a href="#methods-claims">Reproduction claims</a>' in html
+
+
+def test_reproduction_latex_table(built):
+    run, _ = built
+    tex = (run / "summary.tex").read_text()
+    assert tex.count(r"\begin{table}") == 3 and tex.count(r"\end{table}") == 3
+    assert r"Doe \& Roe 2020 \textless{}i\textgreater{}Table 1\textless{}/i\textgreater{}" in tex
+    assert r"7.9 $\pm$ 0.1\textsuperscript{se} (Table 1)" in tex
+    assert r"6.3 $\pm$ 0.5\textsuperscript{se}$^\dagger$ (Table 1)" in tex
+    assert r"Packing converges $\gamma$ $\geq$ 0 & Fig. 3 & $\leq$ 0.5" in tex
+    assert "γ" not in tex and "≥" not in tex and "≤" not in tex
+    assert r"& not reproduced \\" in tex and r"& inconclusive \\" in tex
+
+
+def test_no_reproduction_section_without_reference(tmp_path):
+    run = _write_run(tmp_path / "plain")
+    m = json.loads((run / "manifest.json").read_text())
+    del m["reference"]
+    (run / "manifest.json").write_text(json.dumps(m))
+    html = report_run(run).read_text()
+    assert 'id="reproduction"' not in html and 'id="methods-claims"' not in html
+    assert not (run / "reproduction_claims.csv").exists()
+    assert (run / "summary.tex").read_text().count(r"\begin{table}") == 1
