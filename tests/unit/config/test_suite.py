@@ -20,7 +20,8 @@ from ganbench.config.suite import (Budget, Evaluation, Fidelity, Model, Optimize
 from ganbench.config.yamlio import SuiteError
 
 REPO = Path(__file__).resolve().parents[3]
-SHIPPED_SUITES = sorted((REPO / "suites").glob("*.yaml"))
+SHIPPED_SUITES = (sorted((REPO / "suites").glob("*.yaml"))
+                  + sorted((REPO / "suites" / "reproductions").glob("*.yaml")))
 
 # A small valid suite. Line numbers matter for the cases below:
 #   1 name / 2 seeds / 3 budget / 4 datasets / 5 ring / 6 optimizer / 7 combos / 8 vanilla
