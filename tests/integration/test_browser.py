@@ -205,3 +205,43 @@ def test_sweep_report_in_chromium(browser, reports, tmp_path):
         _check_no_errors_and_no_requests(pg)
     finally:
         pg.close()
+
+
+def test_reproduction_section_in_chromium(browser, reports, tmp_path):
+    """The Reproduction section of the complete run (its manifest carries a reference block):
+    placed after the Overview, reached from the contents, its claim table sortable by mark,
+    and its text escaped; Methods states the rules."""
+    pg = _Page(browser, reports["complete"])
+    try:
+        order = pg.page.evaluate(
+            "Array.from(document.querySelectorAll('body > section')).map(s => s.id)")
+        assert order.index("overview") + 1 == order.index("reproduction") < order.index("summary")
+        pg.page.locator("nav.toc a[href='#reproduction']").click()
+        top = pg.page.evaluate(
+            "document.getElementById('reproduction').getBoundingClientRect().top")
+        assert abs(top) < 5
+        assert pg.page.locator("#reproduction h2").inner_text().startswith(
+            "Reproduction: Doe & Roe 2020 <i>Table 1</i>")  # shown as text, not markup
+        table = "#reproduction-claims-table"
+        marks, _ = pg.column(table, "Mark")
+        assert sorted(marks) == ["inconclusive", "inconclusive", "not reproduced", "reproduced"]
+        pg.click_header(table, "Mark")
+        asc, _ = pg.column(table, "Mark")
+        assert asc == sorted(marks, key=str.lower)
+        pg.click_header(table, "Mark")
+        desc, _ = pg.column(table, "Mark")
+        assert desc == sorted(marks, key=str.lower, reverse=True) and desc != marks
+        styles = pg.page.evaluate(
+            "Array.from(document.querySelectorAll('#reproduction-claims-table span.mark'))"
+            ".map(s => getComputedStyle(s).backgroundColor)")
+        assert len(set(styles)) == 3  # one colour per mark
+        published, _ = pg.column("#reproduction-values-table", "Published")
+        assert any(p.endswith("†") for p in published) and any(not p.endswith("†") for p in published)
+        assert pg.page.locator("#reproduction-protocol-table td.bad").count() == 1
+        pg.page.screenshot(path=str(tmp_path / "report-reproduction.png"))
+        pg.page.locator("#reproduction a[href='#methods-claims']").first.click()
+        assert "two one-sided tests" in pg.page.locator("#methods").inner_text()
+        _check_no_errors_and_no_requests(pg)
+    finally:
+        pg.close()
+    assert (tmp_path / "report-reproduction.png").stat().st_size > 10_000
