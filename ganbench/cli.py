@@ -183,6 +183,8 @@ def run(
                          max_concurrent=max_concurrent, show_progress=not quiet,
                          resume=resume is not None, settings=settings)
     _print_summary(run_dir)
+    if (run_dir / "reproduction_claims.csv").is_file():
+        _print_claims(manifest.suite_name, run_dir)
     console.print(f"status: {manifest.status}, wall time {manifest.wall_s:.1f} s", highlight=False, soft_wrap=True)
     console.print(f"report: {run_dir / 'report.html'}", highlight=False, soft_wrap=True)
     if manifest.status != "complete":
