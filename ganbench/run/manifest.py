@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 import ganbench
 from ganbench import io
 from ganbench.config.diagnostics import describe_rules, diagnostics_config
-from ganbench.config.suite import Suite, resolved_combo, suite_field, suite_hash
+from ganbench.config.reference_checks import suite_field
+from ganbench.config.suite import Suite, resolved_combo, suite_hash
 from ganbench.components import noise
 from ganbench.run import process
 

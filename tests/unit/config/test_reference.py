@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ganbench.config.reference import Reference
-from ganbench.config.suite import apply_overrides, load_suite, parse_suite, suite_field
+from ganbench.config.reference_checks import suite_field
+from ganbench.config.suite import apply_overrides, load_suite, parse_suite
 from ganbench.config.yamlio import SuiteError
 from ganbench.run.manifest import reference_record
 
