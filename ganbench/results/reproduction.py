@@ -81,6 +81,16 @@ def describe_rules(alpha: float) -> dict[str, str]:
     }
 
 
+def _undefined(trials: pd.DataFrame, dataset: str, combo: str, metric: str) -> int:
+    """Seeds that ran (not diverged, not missing) but have no finite value of ``metric``."""
+    rows = trials[(trials["dataset"].astype(str) == dataset) & (trials["combo"].astype(str) == combo)]
+    if "status" in rows.columns:
+        rows = rows[~rows["status"].isin(["missing", stats.DIVERGED_STATUS])]
+    if metric not in rows.columns:
+        return int(len(rows))
+    return int(len(rows) - stats.finite_values(rows[metric]).size)
+
+
 def _sides(trials: pd.DataFrame, dataset: str, combo: str, metric: str) -> tuple[np.ndarray, int]:
     """Finite values of the non-diverged seeds and the number of diverged seeds."""
     rows = trials[(trials["dataset"].astype(str) == dataset) & (trials["combo"].astype(str) == combo)]
@@ -103,9 +113,12 @@ def _worst(metric: str) -> float | None:
 
 
 def judge_order(a: np.ndarray, ka: int, b: np.ndarray, kb: int, worst: float | None,
-                p_holm: float, can_reach: bool, alpha: float) -> tuple[str, str, dict[str, float]]:
+                p_holm: float, can_reach: bool, alpha: float,
+                undefined: tuple[int, int] = (0, 0)) -> tuple[str, str, dict[str, float]]:
     """Mark of "A higher than B" from A's finite values ``a`` (``ka`` diverged seeds), B's
-    ``b`` (``kb``), the Holm-adjusted p of the pair and whether the design can reach α.
+    ``b`` (``kb``), the Holm-adjusted p of the pair and whether the design can reach α;
+    ``undefined`` counts each side's seeds that ran but have no value of the metric (named in
+    the reason).
 
     Returns ``(mark, reason, statistics)``.
     """
@@ -118,8 +131,12 @@ def judge_order(a: np.ndarray, ka: int, b: np.ndarray, kb: int, worst: float | N
           "diff_ci_lo": lo, "diff_ci_hi": hi, "cliffs_delta": delta, "p_holm": p_holm}
     st["diff"] = st["mean_higher"] - st["mean_lower"]
     if not can_reach:
-        return "inconclusive", (f"the design cannot reach significance ({ra.size} vs {rb.size} "
-                                "seeds after the correction)"), st
+        why = (f"the design cannot reach significance ({ra.size} vs {rb.size} seeds with a "
+               "value, after the correction)")
+        if any(undefined):
+            why += (f"; the metric is undefined on {undefined[0]} and {undefined[1]} seeds "
+                    "(e.g. no high-quality sample for a KL of the high-quality histogram)")
+        return "inconclusive", why, st
     if p_holm < alpha and delta > 0:
         return "reproduced", f"higher as claimed (Holm p = {p_holm:.3g}, δ = {delta:+.2f})", st
     if p_holm < alpha and delta < 0:
@@ -199,7 +216,9 @@ def _claims_table(trials: pd.DataFrame, ref: Reference, alpha: float) -> pd.Data
             a, ka = _sides(trials, c.dataset, c.higher or "", c.metric)
             b, kb = _sides(trials, c.dataset, c.lower or "", c.metric)
             p_adj, can = order_stats[c.id]
-            mark, reason, st = judge_order(a, ka, b, kb, w, p_adj, can, alpha)
+            undef = (_undefined(trials, c.dataset, c.higher or "", c.metric),
+                     _undefined(trials, c.dataset, c.lower or "", c.metric))
+            mark, reason, st = judge_order(a, ka, b, kb, w, p_adj, can, alpha, undef)
             row.update(combos=f"{c.higher} > {c.lower}", n=a.size + ka, n_other=b.size + kb,
                        n_diverged=ka + kb, **st)
             row["measured"] = f"{st['mean_higher']:.3g} vs {st['mean_lower']:.3g}"

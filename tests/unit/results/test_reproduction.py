@@ -139,3 +139,14 @@ def test_simulated_error_rates():
     edge = sum(judge_value(rng.normal(1.0, 0.5, n), 0, None, (-1.0, 1.0), A)[0] == "reproduced"
                for _ in range(reps))
     assert edge / reps <= 0.05 + 3 * 0.011
+
+
+def test_a_metric_undefined_on_every_seed_is_named():
+    """The collapsed GAN has no high-quality sample, so its reverse KL is undefined (NaN)."""
+    t = _trials({("ring", "gan"): [1, 1, 1, 1, 1], ("ring", "pac"): [8, 8, 8, 8, 8]})
+    t["reverse_kl"] = np.where(t["combo"] == "gan", np.nan, 0.1)
+    ref = {**REF, "claims": [{"id": "kl", "kind": "order", "dataset": "ring", "metric": "reverse_kl",
+                              "higher": "gan", "lower": "pac", "text": "t", "source": "s"}]}
+    row = reproduction_tables(t, ref, {}, A).claims.iloc[0]
+    assert row["mark"] == "inconclusive" and row["n"] == 0 and row["n_other"] == 5
+    assert "undefined on 5 and 0 seeds" in row["reason"]
