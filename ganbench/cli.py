@@ -319,19 +319,19 @@ def reproduce(
     settings = _process_settings(kernels, True)
     available = sorted(p.stem for p in suites_dir.glob("*.yaml")) if suites_dir.is_dir() else []
     if not available:
-        err_console.print(f"error: no reproduction suites in {suites_dir}")
+        err_console.print(f"error: no reproduction suites in {suites_dir}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     chosen = list(names or available)
     unknown = [n for n in chosen if n not in available]
     if unknown:
         err_console.print(f"error: unknown reproduction suite(s) {', '.join(unknown)}; "
-                          f"available: {', '.join(available)}", markup=False)
+                          f"available: {', '.join(available)}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     loaded = {}
     for name in chosen:  # validate every suite before running any
         s, text = _load(suites_dir / f"{name}.yaml")
         if s.reference is None:
-            err_console.print(f"error: {suites_dir / name}.yaml has no reference block", markup=False)
+            err_console.print(f"error: {suites_dir / name}.yaml has no reference block", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2)
         try:
             s, overrides = apply_overrides(s, steps=steps, seeds=seeds)
@@ -355,7 +355,7 @@ def reproduce(
             if not rerun:
                 err_console.print(f"error: {run_dir} holds a run of different suite text or "
                                   "overrides; pass --rerun to replace it, or --out elsewhere",
-                                  markup=False)
+                                  markup=False, highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
             shutil.rmtree(run_dir)
             state = "new"
@@ -364,7 +364,7 @@ def reproduce(
                 if state == "new":
                     prepare_run_dir(run_dir)
             except OutputError as exc:
-                err_console.print(f"error: {exc}", markup=False)
+                err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
                 raise typer.Exit(2)
             console.print(f"{name}: {'resuming' if state == 'resume' else 'running'} -> {run_dir}",
                           highlight=False, soft_wrap=True)
