@@ -49,6 +49,8 @@ def _claim_rows(claims: pd.DataFrame) -> list[dict[str, Any]]:
         else:
             value, ci = _measured(r, "ci_lo", "ci_hi", "mean")
             n = str(int(r["n"])) if _finite(r.get("n")) else ""
+        if _finite(r.get("chance_level")):
+            ci = (ci + "; " if ci else "") + f"chance level {format_number(r.get('chance_level'))}"
         mark = _text(r.get("mark"))
         rows.append({"id": _text(r.get("claim")), "text": _text(r.get("text")),
                      "source": _text(r.get("source")), "dataset": _text(r.get("dataset")),

@@ -105,6 +105,16 @@ def _sides(trials: pd.DataFrame, dataset: str, combo: str, metric: str) -> tuple
     return stats.finite_values(ok), int(diverged.sum())
 
 
+def _chance_level(trials: pd.DataFrame, dataset: str, metric: str) -> float | None:
+    """For a toy coverage claim: the modes a uniform spread of the same samples covers by
+    chance (mean of ``chance_coverage`` over the dataset's seeds); None otherwise. It does not
+    change a mark: a coverage at chance level is named in the reason."""
+    if metric != "modes_covered" or "chance_coverage" not in trials.columns:
+        return None
+    vals = stats.finite_values(trials.loc[trials["dataset"].astype(str) == dataset, "chance_coverage"])
+    return float(np.mean(vals)) if vals.size else None
+
+
 def _worst(metric: str) -> float | None:
     spec = catalog.spec(metric)
     if spec is None or not spec.better:
@@ -230,6 +240,13 @@ def _claims_table(trials: pd.DataFrame, ref: Reference, alpha: float) -> pd.Data
             row["claimed"] = _fmt_band(c.band())
         if c.kind == "order":
             row["claimed"] = f"{c.higher} > {c.lower}"
+        chance = _chance_level(trials, c.dataset, c.metric)
+        if chance is not None:
+            row["chance_level"] = chance
+            measured = [row.get("mean_higher"), row.get("mean")]
+            if any(isinstance(m, float) and np.isfinite(m) and m <= chance for m in measured):
+                reason += (f"; note: the measured coverage is at or below the chance level of a "
+                           f"uniform spread ({chance:.3g} modes)")
         row["mark"] = mark
         row["reason"] = reason
         rows.append(row)

@@ -150,3 +150,13 @@ def test_a_metric_undefined_on_every_seed_is_named():
     row = reproduction_tables(t, ref, {}, A).claims.iloc[0]
     assert row["mark"] == "inconclusive" and row["n"] == 0 and row["n_other"] == 5
     assert "undefined on 5 and 0 seeds" in row["reason"]
+
+
+def test_coverage_at_the_chance_level_is_named_but_does_not_change_the_mark():
+    t = _trials({("ring", "gan"): [1, 2, 1, 1, 2], ("ring", "pac"): [5, 5, 6, 5, 5],
+                 ("ring", "pac3"): [8, 8, 8, 8, 8]})
+    t["chance_coverage"] = 5.5
+    c = reproduction_tables(t, REF, {}, A).claims.set_index("claim")
+    assert c.loc["c1", "chance_level"] == 5.5 and c.loc["c1", "mark"] == "reproduced"
+    assert "at or below the chance level" in c.loc["c1", "reason"]       # pac: 5.2 modes
+    assert "chance level" not in c.loc["c2", "reason"]                   # pac3: 8 modes
