@@ -244,9 +244,10 @@ REPRODUCTIONS_DIR = Path("suites/reproductions")
 REPRODUCTIONS_OUT = Path("reports/reproductions")
 
 
-def _reproduction_state(run_dir: Path, sha: str) -> str:
-    """``new`` (no run yet), ``done`` (a complete run of this exact suite text), ``resume``
-    (an interrupted run of it) or ``stale`` (a run of different suite text or settings)."""
+def _reproduction_state(run_dir: Path, sha: str, overrides: dict) -> str:
+    """``new`` (no run yet), ``done`` (a complete run of this exact suite text and overrides),
+    ``resume`` (an interrupted run of it) or ``stale`` (a run of different suite text or
+    overrides, or an unreadable one)."""
     from ganbench.run.manifest import Manifest
 
     if not (run_dir / "manifest.json").is_file():
@@ -255,7 +256,7 @@ def _reproduction_state(run_dir: Path, sha: str) -> str:
         m = Manifest.read(run_dir)
     except (OSError, ValueError):
         return "stale"
-    if m.suite_sha256 != sha:
+    if m.suite_sha256 != sha or m.overrides != overrides:
         return "stale"
     return "done" if m.status == "complete" else "resume"
 
@@ -263,8 +264,10 @@ def _reproduction_state(run_dir: Path, sha: str) -> str:
 def _print_claims(name: str, run_dir: Path) -> dict[str, int]:
     import pandas as pd
 
+    from ganbench.results.reproduction import MARKS
+
     path = run_dir / "reproduction_claims.csv"
-    counts = {"reproduced": 0, "not reproduced": 0, "inconclusive": 0}
+    counts = dict.fromkeys(MARKS, 0)
     if not path.is_file():
         console.print(f"{name}: no claim table (the run has no results yet)", highlight=False)
         return counts
@@ -315,6 +318,7 @@ def reproduce(
 
     from ganbench.config.suite import apply_overrides, suite_hash
     from ganbench.pipeline import OutputError, prepare_run_dir, run_suite
+    from ganbench.results.reproduction import MARKS
 
     settings = _process_settings(kernels, True)
     available = sorted(p.stem for p in suites_dir.glob("*.yaml")) if suites_dir.is_dir() else []
@@ -340,17 +344,15 @@ def reproduce(
         loaded[name] = (s, text, overrides)
     if list_only:
         for name in chosen:
-            state = _reproduction_state(out / name, suite_hash(loaded[name][1]))
+            state = _reproduction_state(out / name, suite_hash(loaded[name][1]), loaded[name][2])
             console.print(f"{name:<28} {state:<7} {loaded[name][0].reference.title}",
                           markup=False, highlight=False, soft_wrap=True)
         return
-    totals = {"reproduced": 0, "not reproduced": 0, "inconclusive": 0}
+    totals = dict.fromkeys(MARKS, 0)
     for name in chosen:
         s, text, overrides = loaded[name]
         run_dir = out / name
-        state = _reproduction_state(run_dir, suite_hash(text))
-        if state == "done" and not _same_overrides(run_dir, overrides):
-            state = "stale"
+        state = _reproduction_state(run_dir, suite_hash(text), overrides)
         if state == "stale":
             if not rerun:
                 err_console.print(f"error: {run_dir} holds a run of different suite text or "
@@ -376,15 +378,6 @@ def reproduce(
         console.print(f"report: {run_dir / 'report.html'}", highlight=False, soft_wrap=True)
     console.print(f"claims: {totals['reproduced']} reproduced, {totals['not reproduced']} not "
                   f"reproduced, {totals['inconclusive']} inconclusive", highlight=False)
-
-
-def _same_overrides(run_dir: Path, overrides: dict) -> bool:
-    from ganbench.run.manifest import Manifest
-
-    try:
-        return Manifest.read(run_dir).overrides == overrides
-    except (OSError, ValueError):
-        return False
 
 
 @app.command("list")

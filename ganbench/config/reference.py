@@ -110,10 +110,6 @@ class Claim(Strict):
             return (self.value - tol, self.value + tol)
         return (-math.inf if self.min is None else self.min, math.inf if self.max is None else self.max)
 
-    def combos(self) -> list[str]:
-        """The combos the claim is about."""
-        return [c for c in (self.higher, self.lower, self.combo) if c is not None]
-
 
 class ProtocolEntry(Strict):
     """The paper's setting of one suite field (a dotted path such as ``budget.steps``)."""

@@ -916,10 +916,11 @@ def build_report(run_dir: str | Path) -> Path:
         warnings.append(f"The reproduction section could not be built ({_err(exc)}).")
         extra["reproduction"] = None
     if extra["reproduction"]:
-        _toc_insert(toc, "overview", "summary", ("reproduction", "Reproduction", [
-            ("reproduction-claims", "Claims"), ("reproduction-values", "Published against measured"),
-            ("reproduction-protocol", "Protocol")] if extra["reproduction"]["values"] else [
-            ("reproduction-claims", "Claims"), ("reproduction-protocol", "Protocol")]))
+        children = [("reproduction-claims", "Claims")]
+        if extra["reproduction"]["values"]:
+            children.append(("reproduction-values", "Published against measured"))
+        children.append(("reproduction-protocol", "Protocol"))
+        _toc_insert(toc, "overview", "summary", ("reproduction", "Reproduction", children))
         for entry in toc:
             if entry[0] == "methods":
                 entry[2].append(("methods-claims", "Reproduction claims"))

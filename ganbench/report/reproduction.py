@@ -9,21 +9,15 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ganbench.report.export import METRIC_LABELS, format_number
+from ganbench.report.export import METRIC_LABELS, _finite, format_number
+from ganbench.results.reproduction import MARKS
 
 __all__ = ["reproduction_context", "MARK_STYLE"]
 
 #: Badge colours of the three marks (background, text).
-MARK_STYLE = {"reproduced": "background:#e3f4e8;color:#1f7a3d",
-              "not reproduced": "background:#fbe6e5;color:#b52a25",
-              "inconclusive": "background:#fff4e0;color:#8a5a00"}
-
-
-def _finite(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
+MARK_STYLE = dict(zip(MARKS, ("background:#e3f4e8;color:#1f7a3d",    # reproduced
+                              "background:#fbe6e5;color:#b52a25",    # not reproduced
+                              "background:#fff4e0;color:#8a5a00")))  # inconclusive
 
 
 def _text(x: Any) -> str:
@@ -97,10 +91,8 @@ def _protocol_rows(protocol: pd.DataFrame | None) -> tuple[list[dict[str, Any]],
         if not setting:
             free.append(_text(r.get("note")))
             continue
-        differs = r.get("differs")
-        differs = bool(differs) if not isinstance(differs, str) else differs.lower() == "true"
         rows.append({"setting": setting, "paper": _text(r.get("paper")), "run": _text(r.get("run")),
-                     "differs": differs, "note": _text(r.get("note"))})
+                     "differs": bool(r.get("differs")), "note": _text(r.get("note"))})
     return rows, free
 
 

@@ -81,28 +81,27 @@ def describe_rules(alpha: float) -> dict[str, str]:
     }
 
 
-def _undefined(trials: pd.DataFrame, dataset: str, combo: str, metric: str) -> int:
-    """Seeds that ran (not diverged, not missing) but have no finite value of ``metric``."""
-    rows = trials[(trials["dataset"].astype(str) == dataset) & (trials["combo"].astype(str) == combo)]
-    if "status" in rows.columns:
-        rows = rows[~rows["status"].isin(["missing", stats.DIVERGED_STATUS])]
-    if metric not in rows.columns:
-        return int(len(rows))
-    return int(len(rows) - stats.finite_values(rows[metric]).size)
-
-
-def _sides(trials: pd.DataFrame, dataset: str, combo: str, metric: str) -> tuple[np.ndarray, int]:
-    """Finite values of the non-diverged seeds and the number of diverged seeds."""
+def _sides(trials: pd.DataFrame, dataset: str, combo: str, metric: str) -> tuple[np.ndarray, int, int]:
+    """One combo's seeds on ``metric``: the finite values of the seeds that did not diverge, the
+    number of diverged seeds, and the number of seeds that ran without diverging but have no
+    finite value (the metric is undefined there). Missing seeds are left out."""
     rows = trials[(trials["dataset"].astype(str) == dataset) & (trials["combo"].astype(str) == combo)]
     if "status" in rows.columns:
         rows = rows[rows["status"] != "missing"]
         diverged = (rows["status"] == stats.DIVERGED_STATUS).to_numpy(dtype=bool)
     else:
         diverged = np.zeros(len(rows), dtype=bool)
+    k = int(diverged.sum())
     if metric not in rows.columns:
-        return np.array([], dtype=float), int(diverged.sum())
-    ok = rows.loc[~diverged, metric]
-    return stats.finite_values(ok), int(diverged.sum())
+        return np.array([], dtype=float), k, int(len(rows)) - k
+    finite = stats.finite_values(rows.loc[~diverged, metric])
+    return finite, k, int(len(rows)) - k - int(finite.size)
+
+
+def _ranked(values: np.ndarray, k_div: int, worst: float | None) -> np.ndarray:
+    """Rank values of a side: its finite values plus one ``worst`` per diverged seed (diverged
+    seeds are left out where the metric has no direction)."""
+    return np.concatenate([values, np.full(k_div, worst)]) if worst is not None else values
 
 
 def _chance_level(trials: pd.DataFrame, dataset: str, metric: str) -> float | None:
@@ -132,8 +131,7 @@ def judge_order(a: np.ndarray, ka: int, b: np.ndarray, kb: int, worst: float | N
 
     Returns ``(mark, reason, statistics)``.
     """
-    ra = np.concatenate([a, np.full(ka, worst)]) if worst is not None else a
-    rb = np.concatenate([b, np.full(kb, worst)]) if worst is not None else b
+    ra, rb = _ranked(a, ka, worst), _ranked(b, kb, worst)
     lo, hi = stats.welch_diff_ci(a, b, level=1 - alpha)
     delta = stats.cliffs_delta(ra, rb) if ra.size and rb.size else float("nan")
     st = {"mean_higher": float(np.mean(a)) if a.size else float("nan"),
@@ -199,47 +197,38 @@ def _fmt_band(band: tuple[float, float]) -> str:
     return f"[{lo:g}, {hi:g}]"
 
 
+def _order_sides(trials: pd.DataFrame, c: Claim) -> tuple[tuple[np.ndarray, int, int], ...]:
+    return (_sides(trials, c.dataset, c.higher or "", c.metric),
+            _sides(trials, c.dataset, c.lower or "", c.metric))
+
+
 def _claims_table(trials: pd.DataFrame, ref: Reference, alpha: float) -> pd.DataFrame:
     orders = [c for c in ref.claims if c.kind == "order"]
-    raw_p, sizes = [], []
-    for c in orders:
-        a, ka = _sides(trials, c.dataset, c.higher or "", c.metric)
-        b, kb = _sides(trials, c.dataset, c.lower or "", c.metric)
-        w = _worst(c.metric)
-        ra = np.concatenate([a, np.full(ka, w)]) if w is not None else a
-        rb = np.concatenate([b, np.full(kb, w)]) if w is not None else b
-        raw_p.append(stats.rank_test_p(ra, rb))
-        sizes.append((ra.size, rb.size))
-    finite = [p if np.isfinite(p) else 1.0 for p in raw_p]
-    adjusted = list(stats.holm(finite)) if finite else []
-    m = len(orders)
-    order_stats = {}
-    for c, p_adj, (na, nb) in zip(orders, adjusted, sizes):
-        can = na >= 1 and nb >= 1 and stats.min_attainable_p(na, nb, m) < alpha
-        order_stats[c.id] = (float(p_adj), can)
+    sides = {c.id: _order_sides(trials, c) for c in orders}
+    ranked = {c.id: tuple(_ranked(v, k, _worst(c.metric)) for v, k, _ in sides[c.id]) for c in orders}
+    raw_p = [stats.rank_test_p(*ranked[c.id]) for c in orders]
+    adjusted = stats.holm([p if np.isfinite(p) else 1.0 for p in raw_p]) if orders else []
     rows = []
     for c in ref.claims:
         row: dict[str, Any] = {"claim": c.id, "text": c.text, "source": c.source, "kind": c.kind,
                                "dataset": c.dataset, "metric": c.metric}
         w = _worst(c.metric)
         if c.kind == "order":
-            a, ka = _sides(trials, c.dataset, c.higher or "", c.metric)
-            b, kb = _sides(trials, c.dataset, c.lower or "", c.metric)
-            p_adj, can = order_stats[c.id]
-            undef = (_undefined(trials, c.dataset, c.higher or "", c.metric),
-                     _undefined(trials, c.dataset, c.lower or "", c.metric))
-            mark, reason, st = judge_order(a, ka, b, kb, w, p_adj, can, alpha, undef)
+            (a, ka, ua), (b, kb, ub) = sides[c.id]
+            na, nb = (r.size for r in ranked[c.id])
+            p_adj = float(adjusted[orders.index(c)])
+            can = na >= 1 and nb >= 1 and stats.min_attainable_p(na, nb, len(orders)) < alpha
+            mark, reason, st = judge_order(a, ka, b, kb, w, p_adj, can, alpha, (ua, ub))
             row.update(combos=f"{c.higher} > {c.lower}", n=a.size + ka, n_other=b.size + kb,
                        n_diverged=ka + kb, **st)
             row["measured"] = f"{st['mean_higher']:.3g} vs {st['mean_lower']:.3g}"
+            row["claimed"] = f"{c.higher} > {c.lower}"
         else:
-            v, k = _sides(trials, c.dataset, c.combo or "", c.metric)
+            v, k, _ = _sides(trials, c.dataset, c.combo or "", c.metric)
             mark, reason, st = judge_value(v, k, w, c.band(), alpha)
             row.update(combos=c.combo, n=v.size + k, n_diverged=k, **st)
             row["measured"] = f"{st['mean']:.3g}"
             row["claimed"] = _fmt_band(c.band())
-        if c.kind == "order":
-            row["claimed"] = f"{c.higher} > {c.lower}"
         chance = _chance_level(trials, c.dataset, c.metric)
         if chance is not None:
             row["chance_level"] = chance
@@ -256,7 +245,7 @@ def _claims_table(trials: pd.DataFrame, ref: Reference, alpha: float) -> pd.Data
 def _values_table(trials: pd.DataFrame, ref: Reference, alpha: float) -> pd.DataFrame:
     rows = []
     for v in ref.values:
-        vals, k = _sides(trials, v.dataset, v.combo, v.metric)
+        vals, k, _ = _sides(trials, v.dataset, v.combo, v.metric)
         lo, hi = stats.mean_ci(vals, level=1 - alpha)
         rows.append({
             "dataset": v.dataset, "combo": v.combo, "paper_name": ref.names.get(v.combo, v.combo),
@@ -314,8 +303,3 @@ def reproduction_tables(trials: pd.DataFrame, reference: Mapping[str, Any] | Ref
     return ReproductionTables(values=_values_table(trials, ref, alpha),
                               claims=_claims_table(trials, ref, alpha),
                               protocol=_protocol_table(ref, run_protocol))
-
-
-def claim_of(ref: Reference, claim_id: str) -> Claim:
-    """The claim with id ``claim_id``."""
-    return next(c for c in ref.claims if c.id == claim_id)
