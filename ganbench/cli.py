@@ -286,6 +286,40 @@ def _print_claims(name: str, run_dir: Path) -> dict[str, int]:
     return counts
 
 
+def _exit_error(message: str) -> None:
+    """Print ``error: message`` on one line of stderr and exit 2."""
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _load_reproductions(names: list[str] | None, suites_dir: Path, steps: int | None,
+                        seeds: int | None) -> dict[str, tuple]:
+    """Validate the chosen reproduction suites (default: all in ``suites_dir``) before any runs:
+    name → (suite with the overrides applied, suite text, overrides). Exits 2 on a problem."""
+    from ganbench.config.suite import apply_overrides
+
+    available = sorted(p.stem for p in suites_dir.glob("*.yaml")) if suites_dir.is_dir() else []
+    if not available:
+        _exit_error(f"no reproduction suites in {suites_dir}")
+    chosen = list(names or available)
+    unknown = [n for n in chosen if n not in available]
+    if unknown:
+        _exit_error(f"unknown reproduction suite(s) {', '.join(unknown)}; available: "
+                    f"{', '.join(available)}")
+    loaded = {}
+    for name in chosen:
+        path = suites_dir / f"{name}.yaml"
+        s, text = _load(path)
+        if s.reference is None:
+            _exit_error(f"{path} has no reference block")
+        try:
+            s, overrides = apply_overrides(s, steps=steps, seeds=seeds)
+        except SuiteError as exc:
+            _fail_suite(path, exc)
+        loaded[name] = (s, text, overrides)
+    return loaded
+
+
 @app.command()
 def reproduce(
     names: Optional[list[str]] = typer.Argument(None, help="Reproduction suites to run, by name "
@@ -316,49 +350,26 @@ def reproduce(
     """
     import shutil
 
-    from ganbench.config.suite import apply_overrides, suite_hash
+    from ganbench.config.suite import suite_hash
     from ganbench.pipeline import OutputError, prepare_run_dir, run_suite
     from ganbench.results.reproduction import MARKS
 
     settings = _process_settings(kernels, True)
-    available = sorted(p.stem for p in suites_dir.glob("*.yaml")) if suites_dir.is_dir() else []
-    if not available:
-        err_console.print(f"error: no reproduction suites in {suites_dir}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
-    chosen = list(names or available)
-    unknown = [n for n in chosen if n not in available]
-    if unknown:
-        err_console.print(f"error: unknown reproduction suite(s) {', '.join(unknown)}; "
-                          f"available: {', '.join(available)}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
-    loaded = {}
-    for name in chosen:  # validate every suite before running any
-        s, text = _load(suites_dir / f"{name}.yaml")
-        if s.reference is None:
-            err_console.print(f"error: {suites_dir / name}.yaml has no reference block", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
-        try:
-            s, overrides = apply_overrides(s, steps=steps, seeds=seeds)
-        except SuiteError as exc:
-            _fail_suite(suites_dir / f"{name}.yaml", exc)
-        loaded[name] = (s, text, overrides)
+    loaded = _load_reproductions(names, suites_dir, steps, seeds)
     if list_only:
-        for name in chosen:
-            state = _reproduction_state(out / name, suite_hash(loaded[name][1]), loaded[name][2])
-            console.print(f"{name:<28} {state:<7} {loaded[name][0].reference.title}",
+        for name, (s, text, overrides) in loaded.items():
+            state = _reproduction_state(out / name, suite_hash(text), overrides)
+            console.print(f"{name:<28} {state:<7} {s.reference.title}",
                           markup=False, highlight=False, soft_wrap=True)
         return
     totals = dict.fromkeys(MARKS, 0)
-    for name in chosen:
-        s, text, overrides = loaded[name]
+    for name, (s, text, overrides) in loaded.items():
         run_dir = out / name
         state = _reproduction_state(run_dir, suite_hash(text), overrides)
         if state == "stale":
             if not rerun:
-                err_console.print(f"error: {run_dir} holds a run of different suite text or "
-                                  "overrides; pass --rerun to replace it, or --out elsewhere",
-                                  markup=False, highlight=False, soft_wrap=True)
-                raise typer.Exit(2)
+                _exit_error(f"{run_dir} holds a run of different suite text or overrides; pass "
+                            "--rerun to replace it, or --out elsewhere")
             shutil.rmtree(run_dir)
             state = "new"
         if state != "done":
@@ -366,8 +377,7 @@ def reproduce(
                 if state == "new":
                     prepare_run_dir(run_dir)
             except OutputError as exc:
-                err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-                raise typer.Exit(2)
+                _exit_error(str(exc))
             console.print(f"{name}: {'resuming' if state == 'resume' else 'running'} -> {run_dir}",
                           highlight=False, soft_wrap=True)
             command = "ganbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
