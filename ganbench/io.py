@@ -63,6 +63,14 @@ def write_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     return Path(path)
 
 
+def write_npz(path: str | os.PathLike, arrays: "dict[str, np.ndarray]") -> Path:
+    """Atomically write named arrays as a compressed ``.npz``."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return Path(path)
+
+
 def write_frame(path: str | os.PathLike, frame: "Any") -> Path:
     """Atomically write a pandas DataFrame; the format follows the suffix (.csv/.parquet)."""
     path = Path(path)

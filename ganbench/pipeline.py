@@ -58,7 +58,7 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
     run keeps the ones recorded in its manifest, so its trials compute as the first ones did.
     Returns the final manifest. The report is built from the run folder alone.
     """
-    from ganbench.run.runner import collect, init_ray, run_trials, write_tables
+    from ganbench.run.runner import collect, init_ray, run_trials, write_evolution, write_tables
 
     specs = expand(suite)
     started = utc_now()
@@ -78,8 +78,10 @@ def run_suite(suite: Suite, suite_text: str, run_dir: Path, *, overrides: dict[s
     init_ray(address, settings=settings)
     results = run_trials(specs, run_dir, max_concurrent=max_concurrent, resume=resume,
                          show_progress=show_progress, sweep=suite.sweep, settings=settings)
-    trials, history, samples = collect(results, specs, suite.sweep)
+    evolution: dict[str, dict] = {}
+    trials, history, samples = collect(results, specs, suite.sweep, evolution=evolution)
     write_tables(run_dir, trials, history, samples)
+    write_evolution(run_dir, evolution)
     complete = bool(len(trials)) and not trials["status"].isin(["missing", "interrupted"]).any()
     manifest.finished_utc = utc_now()
     manifest.wall_s = round(time.perf_counter() - t0 + float(manifest.wall_s_before_resume or 0), 3)

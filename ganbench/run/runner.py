@@ -81,12 +81,13 @@ def trainable(config: dict[str, Any]) -> None:
     try:
         result = train_trial(spec, on_eval=on_eval)
         rows, history, samples, device = result.rows, result.history, result.samples, result.device
+        evolution = result.evolution
         status = {"failed": False, "error": ""}
     except Exception as exc:  # a failing trial must not stop the suite
         msg = f"{type(exc).__name__}: {exc}"
         rows = [{"seed": s, "status": "failed", "error": msg, "steps": 0,
                  "wall_s": (time.perf_counter() - t0) / max(1, len(spec.seeds))} for s in spec.seeds]
-        history, samples, device = [], {}, "?"
+        history, samples, device, evolution = [], {}, "?", {}
         status = {"failed": True, "error": msg, "traceback": traceback.format_exc()}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -96,6 +97,7 @@ def trainable(config: dict[str, Any]) -> None:
                                                  **status}, default=float))
         pd.DataFrame(history).to_parquet(d / "history.parquet", index=False)
         np.savez(d / "samples.npz", **{f"seed{k}": v for k, v in samples.items()})
+        np.savez_compressed(d / EVOLUTION_FILE, **evolution)
         tune.report({"done_trial": 1, "failed": int(status["failed"])},
                     checkpoint=tune.Checkpoint.from_directory(tmp))
 
@@ -124,7 +126,10 @@ def _node_id() -> str:
         return ""
 
 
-_ARTIFACTS = ("rows.json", "history.parquet", "samples.npz")
+#: The per-evaluation samples of a trial's checkpoint (``TrialResult.evolution``), copied to
+#: the run folder as ``evolution/<dataset>__<combo>[__hp<id>].npz``.
+EVOLUTION_FILE = "evolution.npz"
+_ARTIFACTS = ("rows.json", "history.parquet", "samples.npz", EVOLUTION_FILE)
 
 
 def _reuse_finished(dest: Path, trial_id: str) -> dict[str, Any] | None:
@@ -294,12 +299,15 @@ def _ray_order(res: Any) -> tuple[int, str]:
     return (int(tail) if tail.isdigit() else 1 << 30, rid)
 
 
-def collect(results: Any, specs: list[TrialSpec], sweep: dict[str, Any] | None = None
+def collect(results: Any, specs: list[TrialSpec], sweep: dict[str, Any] | None = None,
+            evolution: dict[str, dict[str, np.ndarray]] | None = None
             ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
     """Turn a ResultGrid into ``(trials, history, samples)``; samples keyed by file stem.
 
     With a sweep, each dataset × combo has several hyperparameter samples, numbered
     ``hp_id`` 0, 1, ... in Tune's generation order; their settings are ``hp.<path>`` columns.
+    A dict passed as ``evolution`` receives each trial's per-evaluation samples keyed by its
+    stem (``<dataset>__<combo>[__hp<id>]``), where its checkpoint holds any.
     """
     from ganbench.config.sweep import RESERVED
 
@@ -340,6 +348,10 @@ def collect(results: Any, specs: list[TrialSpec], sweep: dict[str, Any] | None =
             with np.load(d / "samples.npz", allow_pickle=False) as npz:
                 for key in npz.files:
                     samples[f"{stem}__seed{int(key[4:])}"] = npz[key]
+            if evolution is not None and (d / EVOLUTION_FILE).is_file():
+                with np.load(d / EVOLUTION_FILE, allow_pickle=False) as npz:
+                    if "steps" in npz.files:
+                        evolution[stem] = {k: npz[k] for k in npz.files}
         applied = meta.get("hp_applied") or {}
         for k in swept:
             if applied.get(k) is False:
@@ -397,3 +409,10 @@ def write_tables(run_dir: Path, trials: pd.DataFrame, history: pd.DataFrame,
     io.write_frame(run_dir / "history.parquet", history)
     for stem, arr in samples.items():
         io.write_npy(run_dir / "samples" / f"{stem}.npy", np.asarray(arr, dtype=np.float32))
+
+
+def write_evolution(run_dir: Path, evolution: dict[str, dict[str, np.ndarray]]) -> None:
+    """Write each trial's per-evaluation samples to ``evolution/<stem>.npz`` (compressed,
+    atomically): ``steps`` int64 ``[T]`` and ``seed<k>`` float16 ``[T, n, dim]``."""
+    for stem, arrays in evolution.items():
+        io.write_npz(run_dir / "evolution" / f"{stem}.npz", arrays)

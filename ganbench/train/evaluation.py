@@ -26,6 +26,10 @@ class Evaluator:
     HISTORY_KEYS: ClassVar[tuple[str, ...]] = ()
     #: metric names copied into the trial row (one per seed) from the last evaluation
     FINAL_KEYS: ClassVar[tuple[str, ...]] = ()
+    #: samples per seed kept (float16) at the evaluations of ``training.snapshot_steps`` for
+    #: the report's evolution strips and animations; 0 keeps none (images keep their
+    #: ``sample_grid`` in the history instead)
+    SNAPSHOT: ClassVar[int] = 0
 
     def __init__(self, trainer: Any):
         self.trainer = trainer
@@ -47,6 +51,7 @@ class ToyEvaluator(Evaluator):
                     "cell_entropy", "cells_occupied", "mode_hist", "cell_hist")
     FINAL_KEYS = ("modes_covered", "modes_total", "hq_fraction", "reverse_kl", "cell_entropy",
                   "cells_occupied", "chance_coverage", "frechet_distance")
+    SNAPSHOT = 512
 
     def __init__(self, trainer: Any):
         super().__init__(trainer)

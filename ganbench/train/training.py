@@ -26,7 +26,7 @@ the task and never ask which kind of trial they run.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -55,6 +55,10 @@ class TrialResult:
     samples: dict[int, np.ndarray]
     wall_s: float
     device: str
+    #: the samples at evaluations (:func:`snapshot_steps`), as written to the run folder's
+    #: ``evolution/<trial>.npz``: ``steps`` int64 ``[T]`` and per seed ``seed<k>`` float16
+    #: ``[T, n, dim]``; empty where the evaluator keeps no snapshots (Dirac, images)
+    evolution: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def resolve_device(spec: TrialSpec) -> torch.device:
@@ -444,6 +448,8 @@ class _Record:
         last_probe: per seed, its probes at the last probed step at which it was alive.
         last_eval: per seed index, its metrics at the last evaluation at which it was alive.
         samples: per seed, the samples of the last evaluation that returned any.
+        snapshots: ``(step, {seed: float16 [n, dim]})`` at the evaluations kept for the
+            evolution file (:func:`snapshot_steps`).
         steps_done: steps taken so far.
     """
 
@@ -451,7 +457,35 @@ class _Record:
     last_probe: dict[int, dict[str, float]]
     last_eval: list[dict[str, Any]]
     samples: dict[int, np.ndarray]
+    snapshots: list[tuple[int, dict[int, np.ndarray]]] = field(default_factory=list)
     steps_done: int = 0
+
+
+#: At most this many evaluations per trial keep snapshots (evenly spaced, always the last).
+MAX_SNAPSHOTS = 101
+
+
+def snapshot_steps(steps: int, eval_every: int, cap: int = MAX_SNAPSHOTS) -> frozenset[int]:
+    """The evaluation steps whose samples are kept as snapshots: every evaluation step
+    (multiples of ``eval_every`` and the last step) when there are at most ``cap``, else
+    ``cap`` of them evenly spaced by index, the first and the last included."""
+    evals = list(range(eval_every, steps + 1, eval_every))
+    if not evals or evals[-1] != steps:
+        evals.append(steps)
+    if len(evals) > cap:
+        idx = np.unique(np.round(np.linspace(0, len(evals) - 1, cap)).astype(int))
+        evals = [evals[i] for i in idx]
+    return frozenset(evals)
+
+
+def _evolution(rec: _Record, seeds: list[int]) -> dict[str, np.ndarray]:
+    """The snapshots as the arrays of ``evolution/<trial>.npz`` (empty without snapshots)."""
+    if not rec.snapshots:
+        return {}
+    out = {"steps": np.array([st for st, _ in rec.snapshots], dtype=np.int64)}
+    for seed in seeds:
+        out[f"seed{seed}"] = np.stack([snap[seed] for _, snap in rec.snapshots])
+    return out
 
 
 def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | None = None,
@@ -474,13 +508,14 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
     steps, eval_every = spec.budget.steps, spec.budget.eval_every
     log_every = tr.task.log_every(spec.budget)
     rec = _Record(history=[], last_probe={}, last_eval=[{} for _ in tr.seeds], samples={})
+    keep = snapshot_steps(steps, eval_every) if evaluator.SNAPSHOT else frozenset()
     for step in range(1, steps + 1):
         tr.step()
         rec.steps_done = step
         is_eval = step % eval_every == 0 or step == steps
         if not (is_eval or (probes and step % log_every == 0)):
             continue
-        pr, finite = _observe(tr, evaluator, rec, step, is_eval)
+        pr, finite = _observe(tr, evaluator, rec, step, is_eval, step in keep)
         if is_eval and on_eval is not None:
             on_eval(_eval_summary(tr, rec, pr, finite, step))
         if not tr.alive.any():
@@ -489,12 +524,14 @@ def train_trial(spec: TrialSpec, on_eval: Callable[[dict[str, Any]], None] | Non
     rows = [_final_row(tr, evaluator, rec, s, wall) for s in range(tr.S)]
     rec.samples.update(tr.task.final_samples(tr.seeds, rec.last_probe))
     return TrialResult(rows=rows, history=rec.history, samples=rec.samples, wall_s=wall,
-                       device=str(tr.device))
+                       device=str(tr.device), evolution=_evolution(rec, tr.seeds))
 
 
-def _observe(tr: Trainer, evaluator: Any, rec: _Record, step: int,
-             is_eval: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Probe the step just taken (and evaluate, if ``is_eval``) and record it in ``rec``.
+def _observe(tr: Trainer, evaluator: Any, rec: _Record, step: int, is_eval: bool,
+             snapshot: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Probe the step just taken (and evaluate, if ``is_eval``) and record it in ``rec``;
+    with ``snapshot``, the first ``evaluator.SNAPSHOT`` samples per seed of this evaluation
+    are kept in ``rec.snapshots`` as float16.
 
     A seed whose parameters or losses are not finite is marked dead at ``step``
     (``tr.alive``, ``tr.diverged_step``); it gets a history row at that step and none after.
@@ -509,6 +546,10 @@ def _observe(tr: Trainer, evaluator: Any, rec: _Record, step: int,
     if is_eval:
         evals, samples = evaluator.evaluate(step)
         rec.samples.update(samples)
+        if snapshot:
+            with np.errstate(over="ignore"):  # beyond float16's range reads back as ±inf
+                rec.snapshots.append((step, {k: v[: evaluator.SNAPSHOT].astype(np.float16)
+                                             for k, v in samples.items()}))
     for s, seed in enumerate(tr.seeds):
         if not tr.alive[s] and not newly_dead[s]:
             continue

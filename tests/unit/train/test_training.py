@@ -130,3 +130,36 @@ combos: {mm: {loss: minimax}}
     assert res.history[0]["psi"] != 1.0
     assert res.rows[0]["dist_final"] == pytest.approx(
         np.hypot(res.rows[0]["theta_final"], res.rows[0]["psi_final"]))
+
+
+@pytest.mark.parametrize("steps, every, cap, expected", [
+    (50, 25, 101, [25, 50]),
+    (60, 25, 101, [25, 50, 60]),          # the last step is always an evaluation
+    (10, 25, 101, [10]),
+    (1000, 10, 5, [10, 260, 510, 750, 1000]),  # 100 evaluations, 5 kept evenly by index
+])
+def test_snapshot_steps(steps, every, cap, expected):
+    from ganbench.train.training import snapshot_steps
+
+    assert sorted(snapshot_steps(steps, every, cap)) == expected
+
+
+def test_evolution_keeps_the_evaluation_samples_as_float16():
+    """Toy trials keep the first 512 samples per seed of every evaluation: the last snapshot is
+    the final samples' prefix, rounded to float16; the Dirac-GAN keeps none."""
+    res = train_trial(_spec(RING.replace("eval_samples: 300", "eval_samples: 600")))
+    evo = res.evolution
+    assert list(evo["steps"]) == [25, 50]
+    for seed in (0, 1, 2):
+        arr = evo[f"seed{seed}"]
+        assert arr.dtype == np.float16 and arr.shape == (2, 512, 2)
+        np.testing.assert_array_equal(arr[-1], res.samples[seed][:512].astype(np.float16))
+        assert not np.array_equal(arr[0], arr[1])
+    dirac = """\
+name: d
+seeds: 1
+budget: {steps: 20, eval_every: 10, eval_samples: 10, log_every: 10}
+datasets: {dirac: {h: 0.2}}
+combos: {mm: {loss: minimax}}
+"""
+    assert train_trial(_spec(dirac)).evolution == {}
