@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from ganbench.io import write_text
 from ganbench.report.reproduction import reproduction_context
-from ganbench.report import diagnosis, export, plots
+from ganbench.report import diagnosis, evolution, export, plots
 from ganbench.report.export import METRIC_LABELS, format_number
 from ganbench.config import catalog
 from ganbench.results.stage import load_results, status_values
@@ -512,6 +512,9 @@ def _dataset_context(
             if fig:
                 ctx["dirac"].append(fig)
     ctx["images"] = _image_figures(run, name, did, kind, combos, colors, hist_ds, figs)
+    ctx["evolution"] = evolution.dataset_evolution(
+        run.run_dir, name, did, kind, combos, centres, _image_shape(manifest, name), hist_ds,
+        figs, run.warnings)
     return ctx
 
 
@@ -845,6 +848,16 @@ def render_html(context: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def _description_parts(text: str) -> dict[str, str]:
+    """The suite description's first sentence (``description_lead``, shown) and the rest
+    (``description_rest``, folded; empty for a one-sentence description). A sentence ends
+    at ". " before a capital letter, not after "et al." or "e.g."."""
+    parts = re.split(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z])", text.strip(), maxsplit=1)
+    if len(parts) < 2:
+        return {"description_lead": text.strip(), "description_rest": ""}
+    return {"description_lead": parts[0] + ".", "description_rest": parts[1]}
+
+
 def build_report(run_dir: str | Path) -> Path:
     """Render ``report.html``, ``summary.tex`` and ``citation.bib`` of a run folder from that
     folder alone, computing nothing.
@@ -896,6 +909,9 @@ def build_report(run_dir: str | Path) -> Path:
     if any(d["samples"] for d in datasets):
         toc.append(("samples", "Final samples",
                     [(f"samples-{d['id']}", d["name"]) for d in datasets if d["samples"]]))
+    if any(d["evolution"] for d in datasets):
+        toc.append(("evolution", "Training evolution",
+                    [(f"evolution-{d['id']}", d["name"]) for d in datasets if d["evolution"]]))
     if any(d["curves"] for d in datasets):
         toc.append(("curves", "Training curves",
                     [(f"curves-{d['id']}", d["name"]) for d in datasets if d["curves"]]))
@@ -929,6 +945,7 @@ def build_report(run_dir: str | Path) -> Path:
         "title": f"ganbench report: {suite_name}",
         "suite_name": suite_name,
         "description": str(manifest.get("description") or ""),
+        **_description_parts(str(manifest.get("description") or "")),
         "status": str(manifest.get("status") or "unknown"),
         "partial": manifest.get("status") == "partial",
         "n_not_run": int((run.trials["status"] == "missing").sum()) if len(run.trials) else 0,

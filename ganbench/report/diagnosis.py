@@ -21,7 +21,9 @@ figure collector. :func:`ganbench.report.build.build_report` calls these and ren
   stage used, and the feature extractor.
 
 Nothing here computes a statistic or a verdict: those come from the results stage.
-* :data:`SORT_SCRIPT` — the report's only script: click a table header to sort.
+* :data:`SORT_SCRIPT` — the report's only script: click a table header to sort
+  (``static/sort.js``), sections as tabs and the training-evolution players
+  (``static/report.js``).
 """
 
 from __future__ import annotations
@@ -939,9 +941,11 @@ def timing_rows(trials: pd.DataFrame) -> list[dict[str, str]]:
 #: ``data-sort`` attribute, when present, is its key (so "1.2 [0.9, 1.5]" sorts by 1.2);
 #: otherwise its text, by its leading number when it has one. Numbers sort before text, and
 #: empty or "–" cells always last.
-#: The report's only script (click a table header to sort), a static file inlined at render
-#: time under the CSP hash of :func:`script_csp_hash`.
-SORT_SCRIPT = (Path(__file__).parent / "static" / "sort.js").read_text(encoding="utf-8")
+#: The report's only script: the static files ``sort.js`` (click a table header to sort) and
+#: ``report.js`` (sections as tabs, the evolution players), inlined at render time under the
+#: CSP hash of :func:`script_csp_hash`.
+SORT_SCRIPT = "\n".join((Path(__file__).parent / "static" / f).read_text(encoding="utf-8")
+                         for f in ("sort.js", "report.js"))
 
 
 def script_csp_hash(script: str = SORT_SCRIPT) -> str:

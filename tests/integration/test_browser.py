@@ -62,7 +62,7 @@ def browser(tmp_path_factory):
 class _Page:
     """A page on one report that records console errors, page errors and every request."""
 
-    def __init__(self, browser, report: Path):
+    def __init__(self, browser, report: Path, fragment: str = ""):
         self.url = report.resolve().as_uri()
         self.context = browser.new_context(viewport={"width": 1280, "height": 900},
                                            service_workers="block")
@@ -78,7 +78,7 @@ class _Page:
         # (and still recorded above, so the assertion below names it).
         self.context.route("**/*", lambda route: route.continue_()
                            if route.request.url == self.url else route.abort())
-        self.page.goto(self.url, wait_until="load")
+        self.page.goto(self.url + fragment, wait_until="load")
 
     def column(self, table: str, header: str) -> tuple[list[str], list[str | None]]:
         """Texts and data-sort keys of one column of ``table`` (a CSS selector), in row order."""
@@ -94,6 +94,22 @@ class _Page:
 
     def click_header(self, table: str, header: str) -> None:
         self.page.locator(f"{table} thead th", has_text=header).first.click()
+
+    def open(self, section: str) -> None:
+        """Click the tab of ``section`` and check that its panel, and only it, is shown."""
+        self.page.locator(f"nav.toc > ol > li[data-tab='{section}'] > a").click()
+        assert self.visible_sections() == [section]
+
+    def visible_sections(self) -> list[str]:
+        return self.page.evaluate(
+            "Array.from(document.querySelectorAll('body > section[id]'))"
+            ".filter(s => !s.hidden && s.offsetHeight > 0).map(s => s.id)")
+
+    def below_bar(self, element_id: str) -> float:
+        """How far below the sticky tab bar the top of ``element_id`` is, in CSS pixels."""
+        return self.page.evaluate(
+            """id => document.getElementById(id).getBoundingClientRect().top -
+                     document.querySelector('nav.toc').getBoundingClientRect().bottom""", element_id)
 
     def close(self) -> None:
         self.context.close()
@@ -153,6 +169,7 @@ def test_complete_report_in_chromium(browser, reports, tmp_path):
         assert pg.page.locator(f"{matrix} th[aria-sort='descending']").count() == 1
 
         # ... a "mean [CI]" column by its leading number, and a text column alphabetically.
+        pg.open("summary")
         summary = "#summary-d0-ring ~ div table.summary"
         texts, _ = pg.column(summary, "Modes covered (of 8)")
         pg.click_header(summary, "Modes covered (of 8)")
@@ -160,6 +177,7 @@ def test_complete_report_in_chromium(browser, reports, tmp_path):
         texts_desc, _ = pg.column(summary, "Modes covered (of 8)")
         assert [_lead(t) for t in texts_desc] == sorted((_lead(t) for t in texts), reverse=True)
         assert texts_desc != texts and "[" in texts_desc[0]  # "7.67[…]" cells sort by 7.67
+        pg.open("overview")
         ev = "#evidence-d0-ring table"
         seeds, _ = pg.column(ev, "Seed")
         pg.click_header(ev, "Seed")
@@ -174,14 +192,12 @@ def test_complete_report_in_chromium(browser, reports, tmp_path):
         pg.page.keyboard.press("Enter")
         assert pg.page.locator(f"{ev} th[aria-sort='ascending']").count() == 1
 
-        # Table-of-contents links land on their sections.
-        pg.page.locator("nav.toc a[href='#failure-vanishing-gradients']").click()
+        # Table-of-contents links land on their sections, just below the sticky tab bar.
+        pg.open("failure-vanishing-gradients")
         assert pg.page.evaluate("location.hash") == "#failure-vanishing-gradients"
-        top = pg.page.evaluate(
-            "document.getElementById('failure-vanishing-gradients').getBoundingClientRect().top")
-        assert abs(top) < 5
+        assert 0 <= pg.below_bar("failure-vanishing-gradients") < 40
         pg.page.screenshot(path=str(tmp_path / "report-vanishing-gradients.png"))
-        pg.page.locator("nav.toc a[href='#overview']").click()
+        pg.open("overview")
         pg.page.screenshot(path=str(tmp_path / "report-overview-sorted.png"))
         _check_no_errors_and_no_requests(pg)
     finally:
@@ -194,13 +210,14 @@ def test_sweep_report_in_chromium(browser, reports, tmp_path):
     try:
         _check_page(pg, tmp_path / "sweep-top.png")
         table = "#sensitivity-d0-ring ~ div table.sensitivity"
+        pg.open("sensitivity")
         best, keys = pg.column(table, "Best")
         assert all(k for k in keys)
         pg.click_header(table, "Best")
         pg.click_header(table, "Best")
         best_desc, _ = pg.column(table, "Best")
         assert [float(b) for b in best_desc] == sorted((float(b) for b in best), reverse=True)
-        pg.page.locator("nav.toc a[href='#sensitivity']").click()
+        pg.open("sensitivity")
         pg.page.screenshot(path=str(tmp_path / "sweep-sensitivity.png"))
         _check_no_errors_and_no_requests(pg)
     finally:
@@ -216,10 +233,8 @@ def test_reproduction_section_in_chromium(browser, reports, tmp_path):
         order = pg.page.evaluate(
             "Array.from(document.querySelectorAll('body > section')).map(s => s.id)")
         assert order.index("overview") + 1 == order.index("reproduction") < order.index("summary")
-        pg.page.locator("nav.toc a[href='#reproduction']").click()
-        top = pg.page.evaluate(
-            "document.getElementById('reproduction').getBoundingClientRect().top")
-        assert abs(top) < 5
+        pg.open("reproduction")
+        assert 0 <= pg.below_bar("reproduction") < 40
         assert pg.page.locator("#reproduction h2").inner_text().startswith(
             "Reproduction: Doe & Roe 2020 <i>Table 1</i>")  # shown as text, not markup
         table = "#reproduction-claims-table"
@@ -240,8 +255,80 @@ def test_reproduction_section_in_chromium(browser, reports, tmp_path):
         assert pg.page.locator("#reproduction-protocol-table td.bad").count() == 1
         pg.page.screenshot(path=str(tmp_path / "report-reproduction.png"))
         pg.page.locator("#reproduction a[href='#methods-claims']").first.click()
+        assert pg.visible_sections() == ["methods"]  # the link opened the Methods tab
         assert "two one-sided tests" in pg.page.locator("#methods").inner_text()
         _check_no_errors_and_no_requests(pg)
     finally:
         pg.close()
     assert (tmp_path / "report-reproduction.png").stat().st_size > 10_000
+
+
+def _canvas(pg: _Page, pid: str) -> str:
+    return pg.page.evaluate("id => document.querySelector('#' + id + ' canvas').toDataURL()", pid)
+
+
+def test_navigation_and_evolution_players_in_chromium(browser, reports, tmp_path):
+    """Sections are tabs: the first screen holds the verdict matrix and the headline findings,
+    one section shows at a time, links and fragments open the tab of their target, "All
+    sections" shows every one; the evolution players draw, play, seek and switch seeds."""
+    pg = _Page(browser, reports["complete"])
+    try:
+        assert pg.visible_sections() == ["overview"]
+        view = pg.page.viewport_size["height"]
+        for anchor in ("verdict-matrix", "headlines"):
+            top = pg.page.evaluate(f"document.getElementById('{anchor}').getBoundingClientRect().top")
+            assert 0 < top < view, (anchor, top)
+        tabbed = pg.page.evaluate("document.documentElement.scrollHeight")
+        pg.page.locator("#show-all").click()
+        assert len(pg.visible_sections()) == pg.page.evaluate(
+            "document.querySelectorAll('body > section[id]').length") > 10
+        assert pg.page.evaluate("document.documentElement.scrollHeight") > 3 * tabbed
+        pg.page.locator("#show-all").click()
+        assert pg.visible_sections() == ["overview"]
+        # an in-page link opens the tab of its target
+        pg.page.locator("#overview a[href='#methods-verdicts']").first.click()
+        assert pg.visible_sections() == ["methods"]
+        assert 0 <= pg.below_bar("methods-verdicts") < 40
+
+        pg.open("evolution")
+        pid = "player-d0-ring-0"
+        player = pg.page.locator(f"#{pid}")
+        assert player.get_attribute("data-frame") == "3"  # starts on the last checkpoint
+        assert pg.page.locator(f"#{pid} .step-label").inner_text() == "step 100 (4/4)"
+        last = _canvas(pg, pid)
+        pg.page.locator(f"#{pid} .step-slider").fill("0")
+        assert pg.page.locator(f"#{pid} .step-label").inner_text() == "step 25 (1/4)"
+        first = _canvas(pg, pid)
+        assert first != last  # the collapsed baseline hops to another mode
+        pg.page.locator(f"#{pid} button.play").click()
+        assert pg.page.locator(f"#{pid} button.play").inner_text() == "Pause"
+        frames = {player.get_attribute("data-frame")}
+        for _ in range(100):  # polled from here: the page's CSP forbids wait_for_function's eval
+            if player.get_attribute("data-frame") == "3":
+                break
+            pg.page.wait_for_timeout(100)
+            frames.add(player.get_attribute("data-frame"))
+        assert player.get_attribute("data-frame") == "3" and len(frames) >= 2
+        assert pg.page.locator(f"#{pid} button.play").inner_text() == "Play"  # stopped at the end
+        assert _canvas(pg, pid) == last
+        pg.page.locator(f"#{pid} select.seed").select_option("1")
+        assert _canvas(pg, pid) != last  # seed 1 sits on another mode
+        # the canvas really shows points: some pixels are neither white nor black
+        coloured = pg.page.evaluate(
+            """id => { const c = document.querySelector('#' + id + ' canvas');
+                       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                       let n = 0; for (let i = 0; i < d.length; i += 4) {
+                         if (d[i + 2] > d[i] + 40) { n++; } } return n; }""", pid)
+        assert coloured > 50
+        pg.page.screenshot(path=str(tmp_path / "report-evolution.png"))
+        _check_no_errors_and_no_requests(pg)
+    finally:
+        pg.close()
+
+    # a fragment in the address opens its tab on load
+    pg = _Page(browser, reports["complete"], fragment="#methods-verdicts")
+    try:
+        assert pg.visible_sections() == ["methods"]
+        assert 0 <= pg.below_bar("methods-verdicts") < 40
+    finally:
+        pg.close()

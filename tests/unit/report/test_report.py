@@ -54,8 +54,11 @@ EVAL_STEPS = {0, 50, 100}
 #   failure mode "non-convergence": ring traces + mass per mode,
 #     dirac phase portraits + distance traces                          4
 #   failure mode "vanishing gradients" (ring): traces, G per layer     2
-EXPECTED_FIGURES = 23
-FIGURES_WITHOUT_HISTORY = 5  # strip plots, samples, and the collapsed combos' final samples
+#   training evolution: the ring's strip of checkpoints                1
+EXPECTED_FIGURES = 24
+# strip plots, samples, the collapsed combos' final samples and the evolution strip (read from
+# evolution/, not the history)
+FIGURES_WITHOUT_HISTORY = 6
 
 # Verdicts and evidence per (dataset, combo, seed), as an older runner wrote them into trials;
 # the results stage recomputes them from the trial rows and the history below, which are built
@@ -276,7 +279,32 @@ def _write_run(run: Path, status: str = "complete") -> Path:
             arr = np.full((200, 1), row.theta_final)
         np.save(samples / f"{row.dataset}__{row.combo}__seed{row.seed}.npy",
                 arr.astype(np.float32))
+    _write_evolution(run, trials)
     return run
+
+
+#: The steps of the synthetic runs' kept evaluations (``evolution/*.npz``).
+EVOLUTION_STEPS = [25, 50, 75, 100]
+
+
+def evolution_points(combo: str, seed: int, t: int) -> np.ndarray:
+    """The synthetic ring samples of evaluation ``t``: the baseline hops from centre to centre
+    (one mode per evaluation, mode t + seed), the other combos spread over all eight."""
+    rng = np.random.default_rng(100 * seed + t)
+    centres = np.asarray(RING_CENTRES)
+    idx = np.full(512, (t + seed) % 8) if combo == BASELINE else rng.integers(0, 8, 512)
+    return (centres[idx] + 0.05 * rng.standard_normal((512, 2))).astype(np.float16)
+
+
+def _write_evolution(run: Path, trials: pd.DataFrame) -> None:
+    ring = trials[(trials["dataset"] == "ring") & (trials["status"] != "failed")]
+    for combo, rows in ring.groupby("combo", sort=False):
+        arrays = {f"seed{int(s)}": np.stack([evolution_points(combo, int(s), t)
+                                             for t in range(len(EVOLUTION_STEPS))])
+                  for s in rows["seed"]}
+        (run / "evolution").mkdir(exist_ok=True)
+        np.savez_compressed(run / "evolution" / f"ring__{combo}.npz",
+                            steps=np.asarray(EVOLUTION_STEPS, dtype=np.int64), **arrays)
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +328,7 @@ def test_report_exists_and_is_self_contained(built):
     assert html.lstrip().startswith("<!DOCTYPE html>")
     assert not EXTERNAL_ATTR.search(html), EXTERNAL_ATTR.search(html)
     assert "<link" not in html  # no external CSS
-    # The only script is the inline table sorter (no src), allowed by its hash in the page's CSP,
+    # The only script is the inline one (table sorter, tabs, players; no src), allowed by its hash in the page's CSP,
     # which also forbids every fetch except data: images.
     assert re.findall(r"<script\b[^>]*>", html) == ["<script>"]
     assert html.count("</script>") == 1
@@ -494,7 +522,7 @@ def test_overview_verdict_matrix(built):
     ring_base = rows[0]
     cells = re.findall(r'<td class="num vcell" data-sort="([^"]+)" style="([^"]*)"[^>]*>([^<]+)',
                        ring_base)
-    assert [c[2] for c in cells] == ["33%", "67%", "·", "33%", "·"]
+    assert [c[2].strip() for c in cells] == ["33%", "67%", "·", "33%", "·"]
     assert float(cells[1][0]) == pytest.approx(2 / 3)
     assert "rgba(217, 83, 79" in cells[1][1] and cells[2][1] == ""  # colour-coded, empty when 0
     assert ">2/3<" in ring_base
