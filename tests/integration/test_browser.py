@@ -10,6 +10,7 @@ clicking a table header sorts its rows; it saves screenshots under its temporary
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -330,5 +331,69 @@ def test_navigation_and_evolution_players_in_chromium(browser, reports, tmp_path
     try:
         assert pg.visible_sections() == ["methods"]
         assert 0 <= pg.below_bar("methods-verdicts") < 40
+    finally:
+        pg.close()
+
+
+#: A run folder of ``suites/mode_collapse.yaml`` to measure instead of running the suite here
+#: (its report is rebuilt with the current code); how the closing notes' before/after figures
+#: for the full 6 seeds were taken.
+MC_RUN_ENV = "GANBENCH_MC300_RUN"
+MODE_COLLAPSE = Path(__file__).resolve().parents[2] / "suites" / "mode_collapse.yaml"
+
+
+@pytest.fixture(scope="module")
+def mode_collapse_report(tmp_path_factory) -> Path:
+    """The report of ``suites/mode_collapse.yaml --steps 300`` (2 of its 6 seeds, through Ray
+    Tune, about two minutes on 2 cores), or of the run folder in ``$GANBENCH_MC300_RUN``."""
+    import subprocess
+    import sys
+    import tempfile
+
+    if os.environ.get(MC_RUN_ENV):
+        return report_run(Path(os.environ[MC_RUN_ENV]))
+    out = tmp_path_factory.mktemp("mode-collapse") / "run"
+    env = dict(os.environ, RAY_TMPDIR=tempfile.mkdtemp(prefix="rt", dir="/tmp"))
+    proc = subprocess.run([sys.executable, "-m", "ganbench", "run", str(MODE_COLLAPSE), "--steps",
+                           "300", "--seeds", "2", "--out", str(out), "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out / "report.html"
+
+
+def test_mode_collapse_report_page(browser, mode_collapse_report, tmp_path, record_property):
+    """The report of a real 24-trial suite: its first screen holds the verdict matrix and the
+    headline findings, the tabbed page is a fraction of the full one, and every evolution
+    player draws. Records the page height, size and load time (no thresholds on time)."""
+    pg = _Page(browser, mode_collapse_report)
+    try:
+        timing = pg.page.evaluate(
+            """() => { const n = performance.getEntriesByType('navigation')[0];
+                       return {load_ms: n.loadEventEnd - n.startTime,
+                               dom_ms: n.domContentLoadedEventEnd - n.startTime}; }""")
+        view = pg.page.viewport_size["height"]
+        tops = {a: pg.page.evaluate(f"document.getElementById('{a}').getBoundingClientRect().top")
+                for a in ("verdict-matrix", "headlines")}
+        assert all(0 < t < view for t in tops.values()), tops
+        tabbed = pg.page.evaluate("document.documentElement.scrollHeight")
+        pg.page.locator("#show-all").click()
+        full = pg.page.evaluate("document.documentElement.scrollHeight")
+        pg.page.locator("#show-all").click()
+        pg.open("evolution")
+        players = pg.page.evaluate(
+            """() => Array.from(document.querySelectorAll('div.player canvas')).map(c => {
+                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let n = 0; for (let i = 0; i < d.length; i += 4) { if (d[i + 2] > d[i] + 40) n++; }
+                   return n; })""")
+        assert len(players) == 24 and min(players) > 0  # every ring and grid combo drew points
+        metrics = {"report": str(mode_collapse_report),
+                   "bytes": mode_collapse_report.stat().st_size, "first_screen_px": view,
+                   "height_overview_px": tabbed, "height_all_sections_px": full, **timing}
+        (tmp_path / "page-metrics.json").write_text(json.dumps(metrics, indent=2))
+        for k, v in metrics.items():
+            record_property(k, v)
+        print("mode_collapse --steps 300 report:", json.dumps(metrics))
+        assert tabbed < full / 4
+        _check_no_errors_and_no_requests(pg)
     finally:
         pg.close()
