@@ -26,7 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ganbench.report.plots import _RC, _label, _no_data, combo_colors, new_figure
+from ganbench.report.plots import MAX_WIDTH_IN, _RC, _label, _no_data, combo_colors, new_figure
 
 __all__ = [
     "RunKey",
@@ -207,7 +207,7 @@ def sensitivity_figure(
     """
     combos = list(values)
     colors = dict(colors) if colors is not None else combo_colors(combos)
-    fig, (ax,) = new_figure(1, panel=(max(4.5, 1.0 * len(combos) + 1.5), 3.2))
+    fig, (ax,) = new_figure(1, panel=(min(MAX_WIDTH_IN, max(4.5, 1.0 * len(combos) + 1.5)), 3.2))
     rng = np.random.default_rng(0)
     with matplotlib.rc_context(_RC):
         data, pos = [], []

@@ -54,6 +54,9 @@ __all__ = [
 DPI = 90
 #: Size of one panel, in inches (width, height).
 PANEL = (2.6, 2.3)
+#: Widest figure, in inches: at :data:`DPI` it fits the report's column in a 1280-pixel window,
+#: so that no figure is shown shrunk (figures with more panels wrap them into more rows).
+MAX_WIDTH_IN = 13.5
 #: Most points drawn per seed in a samples panel (a deterministic subsample beyond that).
 MAX_POINTS_PER_SEED = 600
 
@@ -399,7 +402,8 @@ def layer_norms_figure(
     combos: Sequence[str] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Per-layer gradient norms: rows = networks (prefixes), columns = combos, log-y.
+    """Per-layer gradient norms: a block of rows per network (prefix), the combos across
+    (wrapped into rows of at most :data:`MAX_WIDTH_IN` inches), log-y.
 
     Each panel draws, for every layer column ``<prefix>.<layer>``, the median over seeds.
 
@@ -416,15 +420,20 @@ def layer_norms_figure(
     if combos is None:
         combos = list(pd.unique(history["combo"]))
     prefixes = list(prefixes)
-    n_rows, n_cols = len(prefixes), max(1, len(combos))
-    fig, axes = new_figure(n_rows * n_cols, ncols=n_cols, panel=(2.2, 1.9))
+    n_rows = len(prefixes)
+    n_cols = max(1, min(len(combos), int(MAX_WIDTH_IN // 2.2)))
+    block = math.ceil(max(1, len(combos)) / n_cols) * n_cols  # panels per network, wrapped
+    fig, axes = new_figure(n_rows * block, ncols=n_cols, panel=(2.2, 1.9))
+    for r in range(n_rows):
+        for ax in axes[r * block + len(combos):(r + 1) * block]:
+            ax.set_axis_off()
     groups = dict(tuple(history.groupby("combo", sort=False)))
     with matplotlib.rc_context(_RC):
         for r, prefix in enumerate(prefixes):
             layer_cols = [c for c in history.columns if c.startswith(prefix + ".")]
             lcol = dict(zip(layer_cols, _palette("tab10") * (len(layer_cols) // 10 + 1)))
             for k, combo in enumerate(combos):
-                ax = axes[r * n_cols + k]
+                ax = axes[r * block + k]
                 frame = groups.get(combo)
                 drawn = False
                 for col in layer_cols:
@@ -439,7 +448,7 @@ def layer_norms_figure(
                 else:
                     _no_data(ax)
                 ax.set_title(_label(f"{prefix} · {combo}"))
-                if r == n_rows - 1:
+                if r == n_rows - 1 and k + n_cols >= len(combos):
                     ax.set_xlabel("step")
         _legend_outside(fig, axes, title="layer")
         if title:
@@ -535,8 +544,9 @@ def distribution_figure(
         combos = list(pd.unique(trials["combo"]))
     colors = dict(colors) if colors is not None else combo_colors(list(combos))
     labels = labels or {}
-    fig, axes = new_figure(len(metrics), ncols=5,
-                           panel=(max(1.8, 0.45 * len(combos) + 1.0), 2.2))
+    width = max(1.8, 0.45 * len(combos) + 1.0)
+    fig, axes = new_figure(len(metrics), ncols=max(1, min(5, int(MAX_WIDTH_IN // width))),
+                           panel=(min(width, MAX_WIDTH_IN), 2.2))
     rng = np.random.default_rng(0)
     with matplotlib.rc_context(_RC):
         for ax, m in zip(axes, metrics):

@@ -264,6 +264,17 @@ def test_reproduction_section_in_chromium(browser, reports, tmp_path):
     assert (tmp_path / "report-reproduction.png").stat().st_size > 10_000
 
 
+def _check_figures_unshrunk(pg: _Page) -> None:
+    """Every figure is shown at (nearly) its own size in a 1280-pixel window, so its text is
+    as legible as it was drawn: none is scaled below 95% of its width."""
+    sizes = pg.page.evaluate(
+        "Array.from(document.images).filter(i => i.offsetWidth > 0)"
+        ".map(i => [i.alt, i.naturalWidth, i.clientWidth])")
+    assert sizes
+    shrunk = [(alt, n, c) for alt, n, c in sizes if c < 0.95 * n]
+    assert not shrunk, f"figures shown shrunk (alt, natural, shown px): {shrunk}"
+
+
 def _canvas(pg: _Page, pid: str) -> str:
     return pg.page.evaluate("id => document.querySelector('#' + id + ' canvas').toDataURL()", pid)
 
@@ -284,6 +295,7 @@ def test_navigation_and_evolution_players_in_chromium(browser, reports, tmp_path
         assert len(pg.visible_sections()) == pg.page.evaluate(
             "document.querySelectorAll('body > section[id]').length") > 10
         assert pg.page.evaluate("document.documentElement.scrollHeight") > 3 * tabbed
+        _check_figures_unshrunk(pg)
         pg.page.locator("#show-all").click()
         assert pg.visible_sections() == ["overview"]
         # an in-page link opens the tab of its target
@@ -378,6 +390,7 @@ def test_mode_collapse_report_page(browser, mode_collapse_report, tmp_path, reco
         tabbed = pg.page.evaluate("document.documentElement.scrollHeight")
         pg.page.locator("#show-all").click()
         full = pg.page.evaluate("document.documentElement.scrollHeight")
+        _check_figures_unshrunk(pg)
         pg.page.locator("#show-all").click()
         pg.open("evolution")
         players = pg.page.evaluate(
