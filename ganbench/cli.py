@@ -120,7 +120,9 @@ def run(
                                                         "GPU (overrides resources.gpus_per_trial)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run "
                                           "folder; finished trials are not rerun."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", help="No live view of the running trials "
+                               "(by default a table of each running trial's step, steps/s and "
+                               "latest evaluation, with the suite's progress and ETA)."),
     kernels: Optional[str] = typer.Option(None, "--kernels", help="Optional compiled accelerators "
                                           "(the fused toy critic): 'auto' compiles them where a C "
                                           "compiler is found, 'off' runs pure torch. Results agree "
@@ -137,7 +139,7 @@ def run(
     from ganbench.pipeline import OutputError, default_run_dir, prepare_run_dir, run_suite
 
     settings = _process_settings(kernels, process_settings)  # before anything is read or created
-    from ganbench.config.suite import apply_overrides, parse_suite
+    from ganbench.config.suite import apply_overrides
 
     command = "ganbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if resume is not None:
@@ -200,27 +202,10 @@ def _apply_resources(s, cpus: float | None, gpus: float | None) -> None:
 
 
 def _print_summary(run_dir: Path) -> None:
-    import pandas as pd
+    """Print the run folder's summary in the console's width (``report.terminal``)."""
+    from ganbench.report.terminal import print_summary
 
-    path = run_dir / "summary.csv"
-    if not path.is_file():
-        return
-    df = pd.read_csv(path)
-    table = Table(title="summary (mean [95% CI] over seeds)")
-    for col in ("dataset", "combo", "n"):
-        table.add_column(col)
-    from ganbench.config import catalog
-
-    metrics = [m for m in catalog.TERMINAL if f"{m}_mean" in df and df[f"{m}_mean"].notna().any()]
-    for m in metrics:
-        table.add_column(m, justify="right")
-    for _, r in df.iterrows():
-        cells = [str(r["dataset"]), str(r["combo"]), str(r.get("n", ""))]
-        for m in metrics:
-            mean = r[f"{m}_mean"]
-            cells.append("–" if pd.isna(mean) else f"{mean:.3g} [{r[f'{m}_ci_lo']:.3g}, {r[f'{m}_ci_hi']:.3g}]")
-        table.add_row(*cells)
-    console.print(table)
+    print_summary(console, run_dir)
 
 
 @app.command()
@@ -408,6 +393,49 @@ def list_() -> None:
         width = max((len(e.name) for e in entries), default=0)
         for e in entries:
             console.print(f"  {e.name:<{width}}  {e.description}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def compare(
+    runs: list[Path] = typer.Argument(..., metavar="RUN_DIR",
+                                      help="Two or more run folders; the first is the reference "
+                                           "(A) that every other one is compared with."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for compare.html and "
+                                       "compare.csv (default: reports/compare/<UTC timestamp>/)."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Also compare runs whose "
+                                       "manifest status is not 'complete' (only the seeds that "
+                                       "ran count)."),
+) -> None:
+    """Compare run folders: the first is the reference (A), every other one is compared with it.
+
+    On each dataset × combo the runs share, every compared metric gets the statistics of the
+    report's comparison with the baseline: the difference of means (run − A) with its 95% Welch
+    interval, the median difference, Cliff's δ with its 95% interval, the exact rank test and
+    Holm's correction within each dataset × metric, diverged seeds ranked worst. Every manifest
+    field that differs is listed (suite hash and a diff of suite.yaml, ganbench and package
+    versions, overrides, machine, device, resources, process settings, git commit). Prints the
+    significant differences and the protocol differences; writes compare.html and compare.csv.
+
+    Typical uses: a new remedy against a stored baseline run; the same suite on two ganbench
+    versions (a regression check); a CPU run against a GPU run.
+
+    Exits 2 when a folder is not a run folder, is truncated (manifest or trials missing or
+    unreadable) or partial (unless --allow-partial), or the runs share no dataset × combo.
+    """
+    from ganbench.report.compare import default_compare_dir, terminal_lines, write_compare
+    from ganbench.results.compare import CompareError, compare_run_folders
+
+    try:
+        comparison = compare_run_folders(runs, allow_partial=allow_partial)
+    except CompareError as exc:
+        _exit_error(str(exc))
+    out_dir = out if out is not None else default_compare_dir()
+    try:
+        html, csv = write_compare(comparison, out_dir)
+    except OSError as exc:
+        _exit_error(f"cannot write into {out_dir} ({exc})")
+    for line in terminal_lines(comparison) + [f"compare.html: {html}", f"compare.csv: {csv}"]:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -19,7 +19,9 @@ __all__ = ["MetricSpec", "CATALOG", "COMPARED", "DISPLAYED", "MAIN_BY_KIND", "TE
 class MetricSpec:
     """One metric. ``better`` is ``"higher"``, ``"lower"`` or ``""`` (no direction: a
     reference level or a description); ``kinds`` lists the dataset kinds (``toy2d``,
-    ``image``, ``dirac``) whose trial rows carry it (empty: any)."""
+    ``image``, ``dirac``) whose trial rows carry it (empty: any). ``short`` is the column
+    header of narrow tables (the terminal summary), at most 6 characters; empty: the name.
+    A short label ending in ``%`` marks a share shown in percent."""
 
     name: str
     label: str
@@ -31,10 +33,16 @@ class MetricSpec:
     compared: bool = False
     displayed: bool = False
     tex: str = ""
+    short: str = ""
 
     @property
     def tex_label(self) -> str:
         return self.tex or self.label
+
+    @property
+    def short_label(self) -> str:
+        """The header of narrow tables: ``short``, else the name."""
+        return self.short or self.name
 
 
 _T, _I, _D = ("toy2d",), ("image",), ("dirac",)
@@ -43,7 +51,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec("modes_covered", "Modes covered",
                "modes with at least min_count high-quality samples (toy); digit classes or triples "
                "with at least one sample (digits: 10, stacked_digits: 1000)",
-               "modes", "higher", _T + _I, compared=True, displayed=True),
+               "modes", "higher", _T + _I, compared=True, displayed=True, short="modes"),
     MetricSpec("modes_total", "Modes total", "number of modes K of the dataset", "modes",
                kinds=_T + _I, summarised=False),
     MetricSpec("real_modes_covered", "Real data: modes",
@@ -57,33 +65,33 @@ CATALOG: tuple[MetricSpec, ...] = (
                kinds=_T, displayed=True),
     MetricSpec("cells_occupied", "Cells occupied",
                "nearest-mode cells holding at least 1/(4K) of all samples, no quality filter (toy)",
-               "cells", "higher", _T, compared=True, displayed=True),
+               "cells", "higher", _T, compared=True, displayed=True, short="cells"),
     MetricSpec("cell_entropy", "Cell entropy",
                "entropy of the nearest-mode histogram of all samples (toy)", "nats", "higher", _T),
     MetricSpec("hq_fraction", "HQ fraction",
                "share of samples within hq_std·std of their nearest mode (toy)", "share", "higher",
-               _T, compared=True, displayed=True),
+               _T, compared=True, displayed=True, short="HQ%"),
     MetricSpec("reverse_kl", "Reverse KL",
                "KL(p_gen ‖ uniform) of the high-quality mode histogram (toy; images: of the "
                "classifier's mode histogram)", "nats", "lower", _T + _I, compared=True,
-               displayed=True),
+               displayed=True, short="rKL"),
     MetricSpec("frechet_distance", "Fréchet distance",
                "Fréchet distance of Gaussians fitted to real and generated samples (toy, via "
                "torch-fidelity)", "", "lower", _T, compared=True, displayed=True,
-               tex=r"Fr\'echet distance"),
+               tex=r"Fr\'echet distance", short="FD"),
     MetricSpec("fid", "FID", "FID via torch-fidelity (extractor named in the protocol)", "",
-               "lower", _I, compared=True, displayed=True),
+               "lower", _I, compared=True, displayed=True, short="FID"),
     MetricSpec("kid_mean", "KID", "KID mean over subsets via torch-fidelity", "", "lower", _I,
-               compared=True, displayed=True),
+               compared=True, displayed=True, short="KID"),
     MetricSpec("kid_std", "KID std", "KID standard deviation over subsets via torch-fidelity",
                "", "", _I),
     MetricSpec("precision", "Precision", "improved precision (Kynkäänniemi et al. 2019)", "share",
-               "higher", _I, compared=True, displayed=True),
+               "higher", _I, compared=True, displayed=True, short="prec%"),
     MetricSpec("recall", "Recall", "improved recall (Kynkäänniemi et al. 2019)", "share",
-               "higher", _I, compared=True, displayed=True),
+               "higher", _I, compared=True, displayed=True, short="rec%"),
     MetricSpec("dist_final", "Distance to equilibrium",
                "Dirac-GAN distance to equilibrium sqrt(θ² + ψ²) at the end", "", "lower", _D,
-               compared=True, displayed=True),
+               compared=True, displayed=True, short="dist"),
     MetricSpec("theta_final", "θ (final)", "Dirac-GAN generator parameter at the end", "",
                kinds=_D, displayed=True, tex=r"$\theta$ (final)"),
     MetricSpec("psi_final", "ψ (final)", "Dirac-GAN discriminator parameter at the end", "",

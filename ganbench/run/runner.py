@@ -15,8 +15,9 @@ import os
 import tempfile
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,7 @@ def trainable(config: dict[str, Any]) -> None:
     def on_eval(rec: dict[str, Any]) -> None:
         if fail_at is not None and rec["step"] >= fail_at:
             raise RuntimeError(f"injected failure at step {rec['step']} ({FAIL_ENV})")
-        tune.report({**rec, "done_trial": 0})
+        tune.report(eval_report(rec, time.perf_counter() - t0))
 
     try:
         result = train_trial(spec, on_eval=on_eval)
@@ -100,6 +101,13 @@ def trainable(config: dict[str, Any]) -> None:
         np.savez_compressed(d / EVOLUTION_FILE, **evolution)
         tune.report({"done_trial": 1, "failed": int(status["failed"])},
                     checkpoint=tune.Checkpoint.from_directory(tmp))
+
+
+def eval_report(rec: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
+    """What a trial passes to ``tune.report`` after an evaluation (and the live view reads):
+    the evaluation summary ``rec`` (``ganbench.train.training._eval_summary``), ``elapsed_s``
+    (seconds since the trial started training, on the trial's clock) and ``done_trial`` 0."""
+    return {**rec, "elapsed_s": float(elapsed_s), "done_trial": 0}
 
 
 #: Testing hook: ``GANBENCH_INJECT_FAILURE="<dataset>__<combo>@<step>"`` makes that trial
@@ -177,31 +185,94 @@ def _trial_dirname(trial: Any) -> str:
     return f"{trial.config['spec']['trial_id']}_{trial.trial_id}"
 
 
+#: The driver's live view while a suite runs: ``"tracker"`` → the :class:`LiveTracker` the
+#: callback feeds (absent with ``--quiet`` and outside :func:`run_trials`).
 _PROGRESS: dict[str, Any] = {}
 
 
 class ProgressCallback(Callback):
-    """A Tune callback advancing the driver's rich progress bar as trials finish.
+    """A Tune callback feeding the driver's live view (:mod:`ganbench.run.live`) with trial
+    starts, reports and ends; it does nothing when no view is shown.
 
-    The bar lives in the module-level ``_PROGRESS`` slot, not in the callback, because Tune
-    pickles its callbacks into the experiment state (for resume); this class is importable,
-    so it pickles by reference.
+    The view's state lives in the module-level ``_PROGRESS`` slot, not in the callback,
+    because Tune pickles its callbacks into the experiment state (for resume); this class is
+    importable, so it pickles by reference. A failure in the view never stops the suite: the
+    view is dropped instead.
     """
 
-    def _advance(self) -> None:
-        bar = _PROGRESS.get("bar")
-        if bar is not None:
-            bar[0].advance(bar[1])
+    @staticmethod
+    def _feed(method: str, *args: Any) -> None:
+        tracker = _PROGRESS.get("tracker")
+        if tracker is None:
+            return
+        try:
+            getattr(tracker, method)(*args, time.monotonic())
+        except Exception:
+            _PROGRESS.pop("tracker", None)
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self._feed("start", trial.trial_id, trial.config)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self._feed("result", trial.trial_id, trial.config, result)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        self._advance()
+        self._feed("finish", trial.trial_id, trial.config, False)
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self._advance()
+        self._feed("finish", trial.trial_id, trial.config, True)
 
 
 def _make_progress_callback() -> ProgressCallback:
     return ProgressCallback()
+
+
+@contextmanager
+def live_view(show: bool, total_trials: int, total_steps: int,
+              finished: tuple[int, int, int] = (0, 0, 0), console: Any = None) -> Iterator[Any]:
+    """Show the live view of a running suite for the duration of the ``with`` block.
+
+    ``finished`` is ``(done, failed, steps)`` of the trials finished before (a resume);
+    ``console`` a rich Console (default: rich's). Yields the :class:`LiveTracker`, also put in
+    ``_PROGRESS`` for :class:`ProgressCallback`; yields None and shows nothing when ``show``
+    is false. Where the console is not a terminal, rich prints the view once, at the end.
+    """
+    if not show:
+        yield None
+        return
+    from rich.live import Live
+
+    from ganbench.run.live import LiveTracker, render_live
+
+    done, failed, steps = finished
+    tracker = LiveTracker(total_trials, total_steps, time.monotonic(), done=done, failed=failed,
+                          done_steps=steps)
+    live = Live(get_renderable=lambda: render_live(tracker.snapshot(time.monotonic())),
+                console=console, refresh_per_second=2, transient=False)
+    _PROGRESS["tracker"] = tracker
+    try:
+        with live:
+            yield tracker
+    finally:
+        _PROGRESS.pop("tracker", None)
+        if not live.console.is_terminal:  # rich ends the final print with a newline only there
+            live.console.line()
+
+
+def _finished_before(tuner: Any) -> tuple[int, int, int]:
+    """``(done, failed, steps)`` of the trials a restored Tuner had finished (with their final
+    checkpoint); steps are their budgets. Zeros where Tune cannot tell."""
+    done = failed = steps = 0
+    try:
+        for r in tuner.get_results():
+            if r.checkpoint is None:
+                continue
+            bad = bool((r.metrics or {}).get("failed"))
+            failed, done = failed + bad, done + (not bad)
+            steps += int((((r.config or {}).get("spec") or {}).get("budget") or {}).get("steps") or 0)
+    except Exception:
+        pass
+    return done, failed, steps
 
 
 def init_ray(address: str | None, num_cpus: int | None = None,
@@ -238,18 +309,12 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
     gpus = max(s.gpus for s in specs)
     resources = {"cpu": cpus, "gpu": gpus} if gpus > 0 else {"cpu": cpus}
     fn = tune.with_resources(trainable, resources)
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                        disable=not show_progress, transient=False)
     exp_path = Path(storage) / TUNE_NAME
     from ganbench.config import sweep as sw
 
     spaces = {k: sw.to_tune(v) for k, v in (sweep or {}).items() if k not in sw.RESERVED}
     samples = int((sweep or {}).get("samples", 1))
-    total = len(specs) * samples * _grid_size(sweep)
+    per = samples * _grid_size(sweep)
     param_space: dict[str, Any] = {"spec": tune.grid_search([s.to_dict() for s in specs]),
                                    "process": (settings or ProcessSettings.from_env()).to_dict()}
     search_alg = None
@@ -258,35 +323,27 @@ def run_trials(specs: list[TrialSpec], run_dir: Path, *, max_concurrent: int | N
 
         param_space["hp"] = spaces
         search_alg = BasicVariantGenerator(random_state=int((sweep or {}).get("seed", 0)))
-    with progress:
-        task = progress.add_task("trials", total=total)
-        _PROGRESS["bar"] = (progress, task)
-        callbacks = [_make_progress_callback()]
-        if resume and tune.Tuner.can_restore(str(exp_path)):
-            tuner = tune.Tuner.restore(str(exp_path), trainable=fn, resume_unfinished=True,
-                                       resume_errored=True)
-            # count the trials that had already finished
-            try:
-                done = sum(1 for r in tuner.get_results() if r.checkpoint is not None)
-                progress.update(task, completed=done)
-            except Exception:
-                pass
-            # Tuner.restore takes no run_config: no public way to give it callbacks
-            set_tuner_callbacks(tuner, callbacks)
-        else:
-            tuner = tune.Tuner(
-                fn,
-                param_space=param_space,
-                tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
-                                            trial_dirname_creator=_trial_dirname,
-                                            num_samples=samples, search_alg=search_alg),
-                run_config=tune.RunConfig(name=TUNE_NAME, storage_path=storage, verbose=0,
-                                          callbacks=callbacks),
-            )
-        try:
-            return tuner.fit()
-        finally:
-            _PROGRESS.pop("bar", None)
+    callbacks = [_make_progress_callback()]
+    finished = (0, 0, 0)
+    if resume and tune.Tuner.can_restore(str(exp_path)):
+        tuner = tune.Tuner.restore(str(exp_path), trainable=fn, resume_unfinished=True,
+                                   resume_errored=True)
+        finished = _finished_before(tuner)
+        # Tuner.restore takes no run_config: no public way to give it callbacks
+        set_tuner_callbacks(tuner, callbacks)
+    else:
+        tuner = tune.Tuner(
+            fn,
+            param_space=param_space,
+            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True,
+                                        trial_dirname_creator=_trial_dirname,
+                                        num_samples=samples, search_alg=search_alg),
+            run_config=tune.RunConfig(name=TUNE_NAME, storage_path=storage, verbose=0,
+                                      callbacks=callbacks),
+        )
+    with live_view(show_progress, len(specs) * per, sum(s.budget.steps for s in specs) * per,
+                   finished):
+        return tuner.fit()
 
 
 from ganbench.config.sweep import grid_size as _grid_size  # noqa: E402

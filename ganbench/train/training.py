@@ -567,15 +567,33 @@ def _observe(tr: Trainer, evaluator: Any, rec: _Record, step: int, is_eval: bool
 
 def _eval_summary(tr: Trainer, rec: _Record, pr: dict[str, np.ndarray], finite: np.ndarray,
                   step: int) -> dict[str, Any]:
-    """The aggregate metrics reported after an evaluation: the step, seeds alive, the mean D
-    and G loss over the seeds (NaN when none is finite) and, where the evaluator counts modes,
-    the mean modes covered over the live seeds' last evaluations."""
+    """The aggregate metrics reported after an evaluation (the live view's data).
+
+    Always: ``step``, ``steps_total`` (the trial's budget, in steps), ``seeds_alive`` and the
+    mean D and G loss over the seeds (NaN when none is finite). Where the trial measures them,
+    the mean over the live seeds' last evaluations of ``modes_covered`` (with ``modes_total``),
+    ``hq_fraction`` (a share in [0, 1]) and ``fid``, and for the Dirac-GAN the mean distance to
+    the equilibrium ``dist`` over the live seeds' probes. A metric no live seed has a finite
+    value of is left out. Runs only at evaluations, never in the training step.
+    """
+    def finite_mean(values: Any) -> float | None:
+        x = np.asarray(values, dtype=np.float64).ravel()
+        x = x[np.isfinite(x)]
+        return float(x.mean()) if x.size else None
+
     alive_rows = [e for e, a in zip(rec.last_eval, tr.alive) if a and e]
-    out = {"step": step, "seeds_alive": int(tr.alive.sum()),
-           "d_loss": float(np.nanmean(pr["d_loss"])) if finite.any() else float("nan"),
-           "g_loss": float(np.nanmean(pr["g_loss"])) if finite.any() else float("nan")}
-    if alive_rows and "modes_covered" in alive_rows[0] and np.isfinite(alive_rows[0]["modes_covered"]):
-        out["modes_covered"] = float(np.mean([e["modes_covered"] for e in alive_rows]))
+    out: dict[str, Any] = {"step": step, "steps_total": int(tr.total_steps),
+                           "seeds_alive": int(tr.alive.sum()),
+                           "d_loss": float(np.nanmean(pr["d_loss"])) if finite.any() else float("nan"),
+                           "g_loss": float(np.nanmean(pr["g_loss"])) if finite.any() else float("nan")}
+    for key in ("modes_covered", "modes_total", "hq_fraction", "fid"):
+        value = finite_mean([e.get(key, np.nan) for e in alive_rows])
+        if value is not None:
+            out[key] = value
+    if "dist" in pr:
+        value = finite_mean(pr["dist"][tr.alive])
+        if value is not None:
+            out["dist"] = value
     return out
 
 

@@ -9,7 +9,6 @@ import json
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ganbench.report import evolution
