@@ -386,8 +386,9 @@ def _evidence_tables(trials: pd.DataFrame, datasets: Sequence[str],
             summary = ", ".join(f"{VERDICT_TITLES.get(v, v).lower()} {k}"
                                 for v, k in sorted(counts.items(), key=lambda kv: (
                                     VERDICT_ORDER.index(kv[0]) if kv[0] in VERDICT_ORDER else 99)))
+            # folded: the Overview's first screen is the matrix and the headlines
             out.append({"dataset": ds, "id": ids.get(ds, ds), "rows": rows, "sweep": sweep,
-                        "summary": summary, "open": len(rows) <= OPEN_ROWS})
+                        "summary": summary, "open": False})
     return out
 
 

@@ -179,6 +179,8 @@ def test_complete_report_in_chromium(browser, reports, tmp_path):
         assert [_lead(t) for t in texts_desc] == sorted((_lead(t) for t in texts), reverse=True)
         assert texts_desc != texts and "[" in texts_desc[0]  # "7.67[…]" cells sort by 7.67
         pg.open("overview")
+        assert not pg.page.locator("#evidence-d0-ring table").is_visible()  # folded
+        pg.page.locator("#evidence-d0-ring > summary").click()
         ev = "#evidence-d0-ring table"
         seeds, _ = pg.column(ev, "Seed")
         pg.click_header(ev, "Seed")

@@ -72,6 +72,16 @@ def test_run_folder_is_complete(two_runs):
         arr = np.load(run_dir / "samples" / f"{ds}__vanilla__seed1.npy")
         assert arr.dtype == np.float32 and arr.shape[1] == dim
     assert np.load(run_dir / "samples" / "ring__vanilla__seed1.npy").shape == (400, 2)
+    # the samples at every evaluation (all 400 of each draw: fewer than 512), the last of them
+    # the final samples in float16; none for the Dirac-GAN
+    with np.load(run_dir / "evolution" / "ring__vanilla.npz") as evo:
+        assert sorted(evo.files) == ["seed0", "seed1", "steps"] and list(evo["steps"]) == [30, 60]
+        assert evo["seed1"].dtype == np.float16 and evo["seed1"].shape == (2, 400, 2)
+        final = np.load(run_dir / "samples" / "ring__vanilla__seed1.npy")
+        np.testing.assert_array_equal(evo["seed1"][-1], final.astype(np.float16))
+    names = {p.name for p in (run_dir / "evolution").iterdir()}
+    assert {"ring__minimax.npz", "ring__vanilla.npz"} <= names  # (boom: if it lived to step 30)
+    assert all(n.startswith("ring__") for n in names)
     summary = pd.read_csv(run_dir / "summary.csv")
     assert {"modes_covered_mean", "modes_covered_ci_lo", "modes_covered_ci_hi"} <= set(summary.columns)
     assert len(summary) == 6

@@ -376,3 +376,14 @@ def test_image_run_through_ray(tmp_path_factory):
         assert f'id="{fig}"' in html, fig
     assert "Modes covered (of 1000)" in html and "held-out accuracy" in html
     assert 'id="warnings"' not in html
+    # the Training evolution section: one image player per combo, a PNG frame per evaluation
+    # of the lowest seed's sample grid (from the history: image runs write no evolution/)
+    import html as htmllib
+    import re
+
+    metas = [json.loads(htmllib.unescape(m)) for m in
+             re.findall(r'<div class="player" id="player-d0-stacked_digits-\d" '
+                        r'data-kind="images" data-meta="([^"]+)"', html)]
+    assert len(metas) == 2 and all(m["steps"] == [6, 12] for m in metas)
+    assert all(u.startswith("data:image/png;base64,") for m in metas for u in m["frames"])
+    assert not (run / "evolution").exists()
