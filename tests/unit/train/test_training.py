@@ -22,6 +22,14 @@ combos:
   a: {loss: non_saturating}
 """
 
+DIRAC = """\
+name: d
+seeds: 1
+budget: {steps: 30, eval_every: 10, eval_samples: 10, log_every: 10}
+datasets: {dirac: {h: 0.2}}
+combos: {mm: {loss: minimax}}
+"""
+
 
 def _spec(text: str, **combo):
     return dataclasses.replace(expand(parse_suite(text))[0], **combo)
@@ -117,14 +125,7 @@ def test_divergence_is_recorded_and_stops_the_seed():
 
 
 def test_dirac_history_every_step():
-    text = """\
-name: d
-seeds: 1
-budget: {steps: 30, eval_every: 10, eval_samples: 10, log_every: 10}
-datasets: {dirac: {h: 0.2}}
-combos: {mm: {loss: minimax}}
-"""
-    res = train_trial(_spec(text))
+    res = train_trial(_spec(DIRAC))
     thetas = [r["theta"] for r in res.history]
     assert len(thetas) == 30
     assert res.history[0]["psi"] != 1.0
@@ -155,11 +156,4 @@ def test_evolution_keeps_the_evaluation_samples_as_float16():
         assert arr.dtype == np.float16 and arr.shape == (2, 512, 2)
         np.testing.assert_array_equal(arr[-1], res.samples[seed][:512].astype(np.float16))
         assert not np.array_equal(arr[0], arr[1])
-    dirac = """\
-name: d
-seeds: 1
-budget: {steps: 20, eval_every: 10, eval_samples: 10, log_every: 10}
-datasets: {dirac: {h: 0.2}}
-combos: {mm: {loss: minimax}}
-"""
-    assert train_trial(_spec(dirac)).evolution == {}
+    assert train_trial(_spec(DIRAC)).evolution == {}
