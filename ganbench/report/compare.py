@@ -23,6 +23,7 @@ from ganbench.config import catalog
 from ganbench.io import write_frame, write_text
 from ganbench.report.diagnosis import script_csp_hash
 from ganbench.report.export import METRIC_LABELS, format_number
+from ganbench.report.terminal import join_lines
 from ganbench.results import stats
 from ganbench.results.compare import ComparedRun, Comparison, ProtocolDifference
 
@@ -73,6 +74,13 @@ def _sort_key(x: Any) -> str:
 
 def _label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
+
+
+def _short(metric: str) -> str:
+    """The terminal's name for ``metric``: the catalog's short label where it has one (without
+    the "%" of shares: differences of shares are printed as fractions)."""
+    m = catalog.spec(metric)
+    return m.short_label.rstrip("%") if m is not None and m.short else _label(metric)
 
 
 # ------------------------------------------------------------------------------------ page
@@ -227,13 +235,16 @@ def _significant_lines(c: Comparison, width: int) -> list[str]:
         return [head]
     rows = [["dataset", "combo", "metric", "run", "diff [95% CI]", "δ", "Holm p", ""]]
     for _, r in sig.iterrows():
-        rows.append([str(r["dataset"]), str(r["combo"]), _label(r["metric"]), str(r["run_b"]),
+        rows.append([str(r["dataset"]), str(r["combo"]), _short(r["metric"]), str(r["run_b"]),
                      f"{_signed(r['diff'])} {_interval(r['diff_ci_lo'], r['diff_ci_hi'])}".strip(),
                      _signed(r["cliffs_delta"]), format_number(r["p_holm"]), r["change"]])
     if len(c.runs) == 2:  # the run is always B
         rows = [row[:3] + row[4:] for row in rows]
     names, interval = (0, 1, 2), 3 if len(c.runs) == 2 else 4
-    return [head + ":"] + _fit_table(rows, width, shrink=(names, (interval,)))
+    legend = [f"{_short(m)} = {_label(m)}" for m in dict.fromkeys(sig["metric"])
+              if _short(m) != _label(m)]
+    return ([head + ":"] + _fit_table(rows, width, shrink=(names, (interval,)))
+            + join_lines(legend, width))
 
 
 def _suite_line(diff: str) -> str:

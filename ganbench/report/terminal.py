@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ganbench.config import catalog
 
-__all__ = ["print_summary"]
+__all__ = ["print_summary", "join_lines"]
 
 
 def print_summary(console: Console, run_dir: Path) -> None:
@@ -47,7 +47,7 @@ def print_summary(console: Console, run_dir: Path) -> None:
     legend = ["n = seed runs"] + [f"{m.short_label} = {m.label}{_summary_unit(m)}"
                                   for m in metrics]
     legend += [f"{k} = {v}" for k, v in shortened.items()]
-    for line in _summary_lines(legend, console.width):
+    for line in join_lines(legend, console.width):
         console.print(line, highlight=False, markup=False)
 
 
@@ -92,7 +92,7 @@ def _summary_table(df, metrics: list, limit: int | None,
     return table, shortened
 
 
-def _summary_lines(items: list[str], width: int) -> list[str]:
+def join_lines(items: list[str], width: int) -> list[str]:
     """``items`` joined by "; " into lines of at most ``width`` characters, breaking only
     between items (an item longer than ``width`` gets a line of its own)."""
     lines: list[str] = []

@@ -201,7 +201,7 @@ def test_terminal_lines_fit_80_columns(pair):
                                 "p"]
     assert all("vanilla" not in ln for ln in table)
     assert all(ln.endswith("worse") for ln in table[1:])
-    assert ["ring", PAC, "Modes", "covered", "-3.9", "[-4.66,", "-3.14]", "-1", "0.00433",
+    assert ["ring", PAC, "modes", "-3.9", "[-4.66,", "-3.14]", "-1", "0.00433",
             "worse"] in [ln.split() for ln in table]
     assert "protocol differences, B against A: 5; 1 run-record fields (times, command) too" in text
     assert "  ganbench_version: 0.1.0 → 0.2.0" in body
@@ -217,7 +217,7 @@ def test_terminal_table_clips_long_names(tmp_path):
                   machine={"runtime": {"kernels": {"critic": "y" * 200}}})
     lines = terminal_lines(compare_run_folders([a, b]))[2:]
     assert all(len(line) <= 80 for line in lines)
-    assert any(ln.startswith("ring     a_combo_wit…  Modes covered  +6 [5.3, 6.7]")
+    assert any(ln.startswith("ring     a_combo_with_a_ver…  modes   +6 [5.3, 6.7]")
                and ln.endswith("better") for ln in lines)
     kernel = next(ln for ln in lines if "machine.runtime.kernels.critic" in ln)
     assert "xxx" in kernel and "yyy" in kernel and "→" in kernel
