@@ -346,11 +346,14 @@ combos:
 
 @pytest.mark.integration
 def test_image_run_through_ray(tmp_path_factory):
-    root = tmp_path_factory.mktemp("img")  # short: Ray's socket paths must stay < 108 bytes
+    root = tmp_path_factory.mktemp("img")
     suite = root / "images.yaml"
     suite.write_text(E2E_SUITE)
-    (root / "raytmp").mkdir()
-    env = dict(os.environ, RAY_TMPDIR=str(root / "raytmp"))
+    # Ray's socket paths must stay < 108 bytes: a short folder of its own, not under pytest's
+    # numbered temporary folders (whose numbers grow)
+    import tempfile
+
+    env = dict(os.environ, RAY_TMPDIR=tempfile.mkdtemp(prefix="rt", dir="/tmp"))
     proc = subprocess.run([sys.executable, "-m", "ganbench", "run", str(suite), "--out",
                            str(root / "run"), "--quiet"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=600)
