@@ -323,7 +323,7 @@ def reproduce(
                                    "state of their runs; run nothing."),
     rerun: bool = typer.Option(False, "--rerun", help="Start over where a run of different suite "
                                "text or overrides is in the way (its folder is replaced)."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    quiet: bool = typer.Option(False, "--quiet", help="No live view of the running trials (as for 'ganbench run')."),
     kernels: Optional[str] = typer.Option(None, "--kernels", help="Optional compiled accelerators: "
                                           "auto (default) or off; as for 'ganbench run'."),
 ) -> None:
