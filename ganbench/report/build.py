@@ -538,23 +538,13 @@ def _image_shape(manifest: Mapping[str, Any], name: str) -> tuple[int, int, int]
 
 def _checkpoint_grids(hist_ds: pd.DataFrame, combos: Sequence[str],
                       shape: tuple[int, int, int]) -> dict[str, list[tuple[int, np.ndarray]]]:
-    """combo → [(step, uint8 images)] of the lowest seed, at up to MAX_GRID_CHECKPOINTS steps."""
-    size = int(np.prod(shape))
+    """combo → [(step, uint8 images)] of the lowest seed, at up to MAX_GRID_CHECKPOINTS steps
+    (evenly spaced over :func:`evolution.image_grids`, the grids the players show)."""
     out: dict[str, list[tuple[int, np.ndarray]]] = {}
     for combo in combos:
-        sub = hist_ds[(hist_ds["combo"] == combo) & hist_ds["sample_grid"].map(
-            lambda b: isinstance(b, (bytes, bytearray)) and len(b) > 0)]
-        if sub.empty:
-            continue
-        sub = sub[sub["seed"] == sub["seed"].min()].sort_values("step")
-        idx = np.unique(np.linspace(0, len(sub) - 1, min(MAX_GRID_CHECKPOINTS, len(sub))).round().astype(int))
-        cells = []
-        for _, r in sub.iloc[idx].iterrows():
-            arr = np.frombuffer(r["sample_grid"], dtype=np.uint8)
-            if len(arr) % size == 0:
-                cells.append((int(r["step"]), arr.reshape(-1, size)))
-        if cells:
-            out[combo] = cells
+        grids = evolution.image_grids(hist_ds, combo, shape)
+        if grids:
+            out[combo] = [grids[i] for i in plots.even_indices(len(grids), MAX_GRID_CHECKPOINTS)]
     return out
 
 

@@ -431,7 +431,7 @@ def _mode_checkpoints(hist_run: pd.DataFrame) -> list[tuple[int, np.ndarray]]:
     sub = sub.sort_values("step")
     if sub.empty:
         return []
-    idx = np.unique(np.linspace(0, len(sub) - 1, min(MAX_CHECKPOINTS, len(sub))).round().astype(int))
+    idx = plots.even_indices(len(sub), MAX_CHECKPOINTS)
     return [(int(r["step"]), np.asarray(list(r["mode_hist"]), dtype=float))
             for _, r in sub.iloc[idx].iterrows()]
 

@@ -86,13 +86,6 @@ def read_evolution(run_dir: Path, dataset: str, combos: Sequence[str],
     return out
 
 
-def even_indices(n: int, k: int) -> np.ndarray:
-    """At most ``k`` indices of ``range(n)``, evenly spaced, the first and the last included."""
-    if n <= 0:
-        return np.zeros(0, dtype=int)
-    return np.unique(np.round(np.linspace(0, n - 1, min(n, max(1, k)))).astype(int))
-
-
 def extent(centres: np.ndarray) -> tuple[float, float]:
     """The square panel ``(lo, hi)`` shared by both axes: the mode centres' span plus a
     quarter of it (at least 1) on each side; ``(-3, 3)`` without centres."""
@@ -104,25 +97,30 @@ def extent(centres: np.ndarray) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
+def strip_indices(evolutions: Mapping[str, Evolution]) -> dict[str, np.ndarray]:
+    """combo → the indices of its checkpoints in the strip (up to :data:`STRIP_COLUMNS`)."""
+    return {c: plots.even_indices(len(e.steps), STRIP_COLUMNS) for c, e in evolutions.items()}
+
+
 def strip_figure(evolutions: Mapping[str, Evolution], centres: np.ndarray,
                  title: str | None = None) -> Figure:
     """Rows = combos, columns = up to :data:`STRIP_COLUMNS` checkpoints: the lowest seed's
     samples (points outside the panel drawn on its edge), black crosses at the mode centres.
     With fewer than three checkpoints the panels wrap, six to a row, each titled with its
     combo and step, so that the figure stays wide enough to read."""
-    cells = [(combo, t) for combo, e in evolutions.items()
-             for t in even_indices(len(e.steps), STRIP_COLUMNS)]
-    n_cols = max(len(even_indices(len(e.steps), STRIP_COLUMNS)) for e in evolutions.values())
+    shown = strip_indices(evolutions)
+    n_cols = max(len(idx) for idx in shown.values())
     wrap = n_cols < 3
-    ncols = min(6, len(cells)) if wrap else n_cols
-    positions = (range(len(cells)) if wrap else
-                 [r * n_cols + j for r, e in enumerate(evolutions.values())
-                  for j in range(len(even_indices(len(e.steps), STRIP_COLUMNS)))])
-    n_panels = len(cells) if wrap else len(evolutions) * n_cols
-    fig, axes = plots.new_figure(n_panels, ncols=ncols, panel=(1.3, 1.35))
+    cells = [(combo, t, r * n_cols + j) for r, (combo, idx) in enumerate(shown.items())
+             for j, t in enumerate(idx)]
+    if wrap:  # panels one after another
+        cells = [(combo, t, k) for k, (combo, t, _) in enumerate(cells)]
+    n_panels = len(cells) if wrap else len(shown) * n_cols
+    fig, axes = plots.new_figure(n_panels, ncols=min(6, n_panels) if wrap else n_cols,
+                                 panel=(1.3, 1.35))
     lo, hi = extent(centres)
     c = np.asarray(centres, dtype=float).reshape(-1, 2)
-    for (combo, t), pos in zip(cells, positions):
+    for combo, t, pos in cells:
         evo = evolutions[combo]
         ax = axes[pos]
         x = evo.seeds[min(evo.seeds)][t]
@@ -135,7 +133,7 @@ def strip_figure(evolutions: Mapping[str, Evolution], centres: np.ndarray,
         ax.set_title(f"{plots._label(combo)}\n{step}" if wrap else step, fontsize=7)
         if not wrap and pos % n_cols == 0:
             ax.set_ylabel(plots._label(combo), fontsize=7)
-    used = set(positions)
+    used = {pos for _, _, pos in cells}
     for i, ax in enumerate(axes):
         if i not in used:
             ax.set_axis_off()
@@ -157,7 +155,7 @@ def point_player(pid: str, combo: str, evo: Evolution, centres: np.ndarray) -> d
     """A toy player's template data: ``frames`` (base64 of ``uint8 [T, S, P, 2]`` from
     :func:`quantise`) and ``meta`` (JSON: steps, seeds, points, extent, centres)."""
     lo, hi = extent(centres)
-    idx = even_indices(len(evo.steps), MAX_FRAMES)
+    idx = plots.even_indices(len(evo.steps), MAX_FRAMES)
     seeds = list(evo.seeds)[:MAX_SEEDS]
     n = min(POINTS, min(a.shape[1] for a in evo.seeds.values()))
     block = np.stack([evo.seeds[s][idx, :n, :2] for s in seeds], axis=1)  # [T, S, P, 2]
@@ -201,7 +199,7 @@ def image_player(pid: str, combo: str, grids: Sequence[tuple[int, np.ndarray]],
     uris = [_png_uri(plots.image_tile(imgs, shape)) for _, imgs in grids]
     k = min(len(grids), MAX_FRAMES)
     while True:
-        idx = even_indices(len(grids), k)
+        idx = plots.even_indices(len(grids), k)
         size = sum(len(uris[i]) for i in idx)
         if size <= BUDGET_BYTES or k <= 2:
             break
@@ -230,7 +228,7 @@ def dataset_evolution(run_dir: Path, name: str, did: str, kind: str, combos: Seq
         evos = {c: e for c, e in evos.items() if e.seeds and np.asarray(
             next(iter(e.seeds.values()))).shape[-1] >= 2}
         if evos:
-            few = max(len(even_indices(len(e.steps), STRIP_COLUMNS)) for e in evos.values()) < 3
+            few = max(len(idx) for idx in strip_indices(evos).values()) < 3
             layout = ("Each combo at its checkpoints, six panels to a row" if few else
                       "Rows: combos; columns: checkpoints (evenly spaced, the last included)")
             strip = figs.make(

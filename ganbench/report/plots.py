@@ -45,6 +45,7 @@ __all__ = [
     "phase_portrait",
     "distribution_figure",
     "image_tile",
+    "even_indices",
     "image_samples_figure",
     "checkpoint_grids_figure",
     "mode_histogram_figure",
@@ -158,6 +159,14 @@ def _finite_rows(arr: np.ndarray) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[:, None]
     return arr[np.all(np.isfinite(arr), axis=1)]
+
+
+def even_indices(n: int, k: int) -> np.ndarray:
+    """At most ``k`` indices of ``range(n)``, evenly spaced, the first and the last included
+    (the checkpoints a figure or a player shows out of ``n``)."""
+    if n <= 0:
+        return np.zeros(0, dtype=int)
+    return np.unique(np.round(np.linspace(0, n - 1, min(n, max(1, k)))).astype(int))
 
 
 def _subsample(arr: np.ndarray, k: int) -> np.ndarray:

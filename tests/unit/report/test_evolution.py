@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from ganbench.report import evolution
-from ganbench.report.evolution import (MISSING, even_indices, extent, image_player,
-                                       point_player, quantise, read_evolution)
+from ganbench.report.plots import even_indices
+from ganbench.report.evolution import (MISSING, extent, image_player, point_player, quantise,
+                                       read_evolution)
 from tests.unit.report.test_report import (BASELINE, EVOLUTION_STEPS, RING_CENTRES, built,  # noqa: F401
                                            evolution_points)
 
