@@ -11,7 +11,6 @@ in the report instead of stopping the build.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from markupsafe import Markup
 from ganbench.io import write_text
 from ganbench.report.reproduction import reproduction_context
 from ganbench.report import diagnosis, evolution, export, plots
-from ganbench.report.export import METRIC_LABELS, format_number
+from ganbench.report.export import METRIC_LABELS, _finite, _interval, format_number
 from ganbench.config import catalog
 from ganbench.results.stage import load_results, status_values
 from ganbench.results.inputs import _err, _read_history, _read_manifest, _read_trials
@@ -205,13 +204,6 @@ def load_run(run_dir: str | Path) -> RunData:
 # ---------------------------------------------------------------------------------------------
 
 
-def _finite(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
 def _has_finite(frame: pd.DataFrame | None, col: str) -> bool:
     if frame is None or col not in frame.columns or frame.empty:
         return False
@@ -316,10 +308,6 @@ def _verdict_strings(rates_ds: pd.DataFrame | None) -> dict[str, str]:
         ]
         out[r["combo"]] = ", ".join(parts)
     return out
-
-
-def _interval(lo: Any, hi: Any) -> str:
-    return f"[{format_number(lo)}, {format_number(hi)}]" if _finite(lo) and _finite(hi) else ""
 
 
 def _comparison_rows(comp_ds: pd.DataFrame) -> list[dict[str, Any]]:

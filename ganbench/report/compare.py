@@ -9,7 +9,6 @@ module formats; every number comes from :mod:`ganbench.results.compare`.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +21,7 @@ import ganbench
 from ganbench.config import catalog
 from ganbench.io import write_frame, write_text
 from ganbench.report.diagnosis import script_csp_hash
-from ganbench.report.export import METRIC_LABELS, format_number
+from ganbench.report.export import METRIC_LABELS, _interval, _signed, _sort_key, format_number
 from ganbench.report.terminal import join_lines
 from ganbench.results import stats
 from ganbench.results.compare import ComparedRun, Comparison, ProtocolDifference
@@ -50,26 +49,6 @@ def default_compare_dir(root: Path = COMPARE_ROOT) -> Path:
 # ------------------------------------------------------------------------------------ format
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-def _finite(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _signed(x: Any) -> str:
-    text = format_number(x)
-    return "+" + text if _finite(x) and float(x) > 0 else text
-
-
-def _interval(lo: Any, hi: Any) -> str:
-    return f"[{format_number(lo)}, {format_number(hi)}]" if _finite(lo) and _finite(hi) else ""
-
-
-def _sort_key(x: Any) -> str:
-    return repr(float(x)) if _finite(x) else ""
 
 
 def _label(metric: str) -> str:

@@ -43,7 +43,7 @@ from ganbench.report import diagnostic_plots as dplots
 from ganbench.report import plots
 from ganbench.config import catalog
 from ganbench.results.sensitivity import main_metric
-from ganbench.report.export import METRIC_LABELS, format_number
+from ganbench.report.export import METRIC_LABELS, _finite, _signed, _sort_key, format_number
 
 __all__ = [
     "VERDICT_ORDER",
@@ -136,13 +136,6 @@ _INTRO = {
 # ---------------------------------------------------------------------------------------------
 
 
-def _finite(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
 def _num(x: Any) -> float:
     try:
         return float(x)
@@ -154,16 +147,6 @@ def _has_finite(frame: pd.DataFrame | None, col: str) -> bool:
     if frame is None or col not in frame.columns or frame.empty:
         return False
     return bool(np.isfinite(pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)).any())
-
-
-def _sort_key(x: Any) -> str:
-    """A ``data-sort`` value: the raw number (repr) or empty for missing."""
-    return repr(float(x)) if _finite(x) else ""
-
-
-def _signed(x: float) -> str:
-    s = format_number(x)
-    return s if s.startswith("-") or s in ("0", "–") else "+" + s
 
 
 def _pct(share: float) -> str:

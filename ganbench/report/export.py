@@ -123,6 +123,22 @@ def _finite(x: Any) -> bool:
         return False
 
 
+def _interval(lo: Any, hi: Any) -> str:
+    """``[lo, hi]`` with :func:`format_number`; empty unless both ends are finite."""
+    return f"[{format_number(lo)}, {format_number(hi)}]" if _finite(lo) and _finite(hi) else ""
+
+
+def _sort_key(x: Any) -> str:
+    """A ``data-sort`` value: the raw number (repr) or empty for missing."""
+    return repr(float(x)) if _finite(x) else ""
+
+
+def _signed(x: Any) -> str:
+    """:func:`format_number` with a "+" before a positive number."""
+    s = format_number(x)
+    return s if s.startswith("-") or s in ("0", "–") else "+" + s
+
+
 def summary_tex(
     summary: pd.DataFrame,
     manifest: Mapping[str, Any],
