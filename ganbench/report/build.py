@@ -36,6 +36,7 @@ __all__ = [
     "COMPARE_METRICS",
     "load_run",
     "render_html",
+    "render_template",
     "build_report",
 ]
 
@@ -810,6 +811,12 @@ def render_html(context: Mapping[str, Any]) -> str:
     Returns:
         The HTML text.
     """
+    return render_template("report.html.j2", context)
+
+
+def render_template(name: str, context: Mapping[str, Any]) -> str:
+    """``templates/<name>`` rendered with autoescape on (every value escaped unless marked
+    safe) and undefined variables an error."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
         autoescape=True,
@@ -818,7 +825,7 @@ def render_html(context: Mapping[str, Any]) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env.get_template("report.html.j2").render(**context)
+    return env.get_template(name).render(**context)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,14 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-import jinja2
 import pandas as pd
 from markupsafe import Markup
 
 import ganbench
 from ganbench.config import catalog
 from ganbench.io import write_frame, write_text
-from ganbench.report.diagnosis import script_csp_hash
+from ganbench.report.build import render_template
+from ganbench.report.diagnosis import SORT_JS, script_csp_hash
 from ganbench.report.export import METRIC_LABELS, _interval, _signed, _sort_key, format_number
 from ganbench.report.terminal import join_lines
 from ganbench.results import stats
@@ -31,10 +31,6 @@ __all__ = ["COMPARE_ROOT", "SORT_JS", "default_compare_dir", "render_compare_htm
 
 #: Parent of the default output folders (relative to the working directory).
 COMPARE_ROOT = Path("reports/compare")
-_TEMPLATES = Path(__file__).parent / "templates"
-#: The page's only script: the report's table sorter (``static/sort.js``; click a header to sort),
-#: inlined under its CSP hash.
-SORT_JS = (Path(__file__).parent / "static" / "sort.js").read_text(encoding="utf-8")
 #: Longest manifest value shown in full on the page (longer ones end in "…").
 _MAX_VALUE_CHARS = 2000
 #: Protocol differences printed per run pair in the terminal (the page lists all).
@@ -170,10 +166,7 @@ def _context(c: Comparison) -> dict[str, Any]:
 
 def render_compare_html(c: Comparison) -> str:
     """``templates/compare.html.j2`` rendered with autoescape on (every run's text escaped)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
-    return env.get_template("compare.html.j2").render(**_context(c))
+    return render_template("compare.html.j2", _context(c))
 
 
 def write_compare(c: Comparison, out_dir: str | Path) -> tuple[Path, Path]:

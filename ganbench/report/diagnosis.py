@@ -51,6 +51,7 @@ __all__ = [
     "MAIN_METRIC_BY_KIND",
     "HIGHER_IS_BETTER",
     "SORT_SCRIPT",
+    "SORT_JS",
     "script_csp_hash",
     "main_metric",
     "overview_context",
@@ -925,11 +926,12 @@ def timing_rows(trials: pd.DataFrame) -> list[dict[str, str]]:
 #: ``data-sort`` attribute, when present, is its key (so "1.2 [0.9, 1.5]" sorts by 1.2);
 #: otherwise its text, by its leading number when it has one. Numbers sort before text, and
 #: empty or "–" cells always last.
-#: The report's only script: the static files ``sort.js`` (click a table header to sort) and
-#: ``report.js`` (sections as tabs, the evolution players), inlined at render time under the
-#: CSP hash of :func:`script_csp_hash`.
-SORT_SCRIPT = "\n".join((Path(__file__).parent / "static" / f).read_text(encoding="utf-8")
-                         for f in ("sort.js", "report.js"))
+#: ``static/sort.js`` alone (click a table header to sort): the script of ``compare.html``.
+SORT_JS = (Path(__file__).parent / "static" / "sort.js").read_text(encoding="utf-8")
+#: The report's only script: ``sort.js`` and ``report.js`` (sections as tabs, the evolution
+#: players), inlined at render time under the CSP hash of :func:`script_csp_hash`.
+SORT_SCRIPT = SORT_JS + "\n" + (Path(__file__).parent / "static" / "report.js").read_text(
+    encoding="utf-8")
 
 
 def script_csp_hash(script: str = SORT_SCRIPT) -> str:
